@@ -1,0 +1,61 @@
+# Quiver: one command to run the main job (`make demo`), one to pass all tests (`make test`).
+# Every target sets up what it needs (Python venv, Maven build) and skips what is up to date.
+
+PYTHON      ?= python3
+MVN         ?= mvn
+VENV        := .venv
+PY          := $(VENV)/bin/python
+VENV_STAMP  := $(VENV)/.quiver-installed
+JAVA_STAMP  := build/.java-built
+ENGINE_JAR  := engine/target/quiver-engine.jar
+SERVER_JAR  := flight-server/target/quiver-server.jar
+MVN_FLAGS   := -B -q
+# Sources whose change requires a Java rebuild.
+JAVA_INPUTS := pom.xml $(wildcard */pom.xml) \
+               $(shell find engine/src flight-server/src benchmarks/src -type f 2>/dev/null)
+
+.PHONY: all demo test test-java test-py bench bench-quick jars venv clean help
+
+all: jars venv
+
+help:
+	@echo "make demo        build, start the Flight server with TPC-H data and run the Python demo"
+	@echo "make test        build and run every test (JUnit + pytest)"
+	@echo "make bench       run every benchmark and regenerate docs/benchmarks.md"
+	@echo "make bench-quick reduced benchmark set (smoke)"
+	@echo "make clean       remove build output and the venv"
+
+venv: $(VENV_STAMP)
+$(VENV_STAMP): py/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e "py[test,bench]"
+	touch $@
+
+jars: $(JAVA_STAMP)
+$(JAVA_STAMP): $(JAVA_INPUTS)
+	$(MVN) $(MVN_FLAGS) package -DskipTests
+	@mkdir -p build && touch $@
+
+demo: jars venv
+	$(PY) py/examples/demo.py --server-jar $(SERVER_JAR)
+
+test: test-java test-py
+
+# `verify` compiles what changed, runs the JUnit suites with the enforcer on and repackages.
+test-java:
+	$(MVN) -B verify -Dstyle.color=never
+	@mkdir -p build && touch $(JAVA_STAMP)
+
+test-py: jars venv
+	$(PY) -m pytest py/tests $(PYTEST_ARGS)
+
+bench: jars venv
+	$(PY) benchmarks/run_all.py
+
+bench-quick: jars venv
+	$(PY) benchmarks/run_all.py --quick
+
+clean:
+	-$(MVN) $(MVN_FLAGS) clean
+	rm -rf build $(VENV) py/quiver/_jars py/*.egg-info benchmarks/data
