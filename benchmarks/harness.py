@@ -1,0 +1,171 @@
+"""Shared timing and reporting for Quiver's Python benchmarks.
+
+Every benchmark compares systems on the same in-memory data in one process run, alternating
+between systems round by round (so drift on a noisy shared machine hits all of them alike),
+after a warm-up, and records every run. Results go to ``benchmarks/results/<name>.json`` in one
+schema that ``benchmarks/report.py`` turns into ``docs/benchmarks.md`` and charts.
+
+>>> from harness import measure
+>>> timings = measure({"a": lambda: sum(range(1000)), "b": lambda: 1}, repeat=3)
+>>> sorted(timings)
+['a', 'b']
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Timing:
+    """Wall-clock seconds of each measured run of one system on one case."""
+
+    runs: list[float]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "median": self.median,
+            "min": min(self.runs),
+            "max": max(self.runs),
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+
+def measure(
+    systems: Mapping[str, Callable[[], Any]],
+    repeat: int = 5,
+    warmup: int = 1,
+    check: Callable[[str, Any], None] | None = None,
+) -> dict[str, Timing]:
+    """Times each callable ``repeat`` times, interleaving systems round by round.
+
+    The order rotates every round so no system always runs first (cache, turbo and GC effects).
+    ``check(name, result)`` runs on each warm-up result, outside the timed region, so a fast
+    wrong answer cannot win.
+    """
+    names = list(systems)
+    for _ in range(warmup):
+        for name in names:
+            out = systems[name]()
+            if check is not None:
+                check(name, out)
+            del out
+    runs: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(repeat):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for name in order:
+            t0 = time.perf_counter()
+            out = systems[name]()
+            runs[name].append(time.perf_counter() - t0)
+            del out
+    return {n: Timing(runs[n]) for n in names}
+
+
+def _java_version() -> str:
+    try:
+        out = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30)
+        return out.stderr.splitlines()[0] if out.stderr else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _mem_total_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def system_info() -> dict[str, Any]:
+    """Machine and library versions, recorded with every result file."""
+    versions: dict[str, str] = {"python": platform.python_version(), "java": _java_version()}
+    for mod in ("pyarrow", "numpy", "pandas", "polars", "duckdb", "jpype"):
+        try:
+            m = __import__(mod)
+            versions[mod] = getattr(m, "__version__", "unknown")
+        except ImportError:
+            pass
+    return {
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_bytes": _mem_total_bytes(),
+        "versions": versions,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size so far."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def write_result(
+    name: str,
+    title: str,
+    cases: list[dict[str, Any]],
+    unit: str = "s",
+    baseline: str = "quiver",
+    notes: str = "",
+    command: str | None = None,
+) -> Path:
+    """Writes ``results/<name>.json``.
+
+    Each case is ``{"case": str, "params": {...}, "results": {system: Timing.to_json()}}``;
+    ratios in the report are ``peer median / baseline median`` (> 1 means Quiver is faster for
+    times, and the inverse is used for throughput units ending in ``/s``).
+    """
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "benchmark": name,
+        "title": title,
+        "command": command or " ".join([Path(sys.executable).name, *sys.argv]),
+        "unit": unit,
+        "baseline": baseline,
+        "system": system_info(),
+        "cases": cases,
+        "notes": notes,
+    }
+    out = RESULTS / f"{name}.json"
+    out.write_text(json.dumps(payload, indent=2, default=_jsonable))
+    return out
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, Timing):
+        return o.to_json()
+    if hasattr(o, "__dataclass_fields__"):
+        return asdict(o)
+    return str(o)
+
+
+def ratio_line(case: str, timings: Mapping[str, Timing], baseline: str = "quiver") -> str:
+    """One printable line: every system's median and its ratio against the baseline."""
+    base = timings[baseline].median
+    parts = [f"{case:<28}"]
+    for name, t in timings.items():
+        parts.append(f"{name}={t.median * 1e3:9.2f} ms ({t.median / base:5.2f}x)")
+    return "  ".join(parts)
