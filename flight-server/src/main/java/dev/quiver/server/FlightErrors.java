@@ -45,7 +45,7 @@ public final class FlightErrors {
     if (e instanceof MemoryLimitExceeded || e instanceof OutOfMemoryException) {
       return toFlight(e);
     }
-    if (e instanceof UnsupportedOperationException) {
+    if (e instanceof UnsupportedOperationException || isTypeUnsupported(e)) {
       return CallStatus.UNIMPLEMENTED
           .withDescription("Arrow Java 19 cannot read this data: " + message(e)).withCause(e)
           .toRuntimeException();
@@ -53,6 +53,14 @@ public final class FlightErrors {
     return CallStatus.INVALID_ARGUMENT
         .withDescription("malformed Arrow IPC data: " + message(e)).withCause(e)
         .toRuntimeException();
+  }
+
+  /** Arrow Java refuses types it has no vector for while converting a schema's fields. */
+  private static boolean isTypeUnsupported(Throwable e) {
+    StackTraceElement[] st = e.getStackTrace();
+    return e instanceof IllegalArgumentException && st.length > 0
+        && st[0].getClassName().equals("org.apache.arrow.vector.types.pojo.ArrowType")
+        && st[0].getMethodName().equals("getTypeForField");
   }
 
   private static Throwable unwrap(Throwable t) {

@@ -39,7 +39,9 @@ public final class FlightStreamSource implements BatchSource {
   @Override
   public Schema messageSchema() {
     try {
-      return BatchSource.toMessageSchema(stream.getRoot().getSchema(),
+      VectorSchemaRoot root = FlightStreams.root(stream);
+      JavaTypeSupport.check(root.getSchema());
+      return BatchSource.toMessageSchema(root.getSchema(),
           stream.getDictionaryProvider());
     } catch (Throwable e) {
       throw FlightErrors.malformedInput(e);

@@ -289,17 +289,13 @@ public final class QuiverProducer implements FlightProducer {
     return () -> {
       activeStreams.incrementAndGet();
       try {
-        Requests.DatasetRef ref = Requests.dataset(stream.getDescriptor(), true);
+        Requests.DatasetRef ref = Requests.dataset(FlightStreams.descriptor(stream), true);
         if (tracker != null) {
           tracker.target(ref.name() + (ref.append() ? " (append)" : ""));
         }
         DatasetNames.validate(ref.name());
-        VectorSchemaRoot root;
-        try {
-          root = stream.getRoot();
-        } catch (Throwable e) {
-          throw FlightErrors.malformedInput(e);
-        }
+        VectorSchemaRoot root = FlightStreams.root(stream);
+        JavaTypeSupport.check(root.getSchema());
         long rows = 0;
         Catalog.WriteMode mode = ref.append() ? Catalog.WriteMode.APPEND : Catalog.WriteMode.REPLACE;
         Dataset committed;
@@ -369,7 +365,7 @@ public final class QuiverProducer implements FlightProducer {
     activeStreams.incrementAndGet();
     List<AutoCloseable> afterCall = new ArrayList<>();
     try {
-      FlightDescriptor descriptor = reader.getDescriptor();
+      FlightDescriptor descriptor = FlightStreams.descriptor(reader);
       if (descriptor == null || !descriptor.isCommand()) {
         throw new IllegalArgumentException(
             "DoExchange needs a command descriptor holding a JSON plan");

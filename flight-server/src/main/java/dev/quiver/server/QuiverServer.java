@@ -63,6 +63,8 @@ public final class QuiverServer implements AutoCloseable {
           b.flowControlWindow(config.flowWindowBytes());
         }
         b.maxInboundMessageSize(config.maxMessageBytes());
+        b.intercept(new DecodeFailureInterceptor());
+        GuardedMarshaller.install(b);
       };
       FlightServer.Builder builder = FlightServer.builder(transport, bind, producer)
           .middleware(CallTracker.KEY, new CallTracker.Factory())
