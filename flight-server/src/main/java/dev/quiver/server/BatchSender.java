@@ -65,6 +65,9 @@ public final class BatchSender {
         ? null : CommonsCompressionFactory.INSTANCE.createCodec(compression.codec);
     this.tracker = tracker;
     this.aborted = aborted;
+    if (tracker != null && codec != null) {
+      tracker.compression(compression.name());
+    }
     listener.setUseZeroCopy(true);
     listener.setOnReadyHandler(this::wake);
     listener.setOnCancelHandler(() -> {

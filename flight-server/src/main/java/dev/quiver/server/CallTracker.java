@@ -38,6 +38,7 @@ public final class CallTracker implements FlightServerMiddleware {
   private final LongAdder rows = new LongAdder();
   private final LongAdder bytes = new LongAdder();
   private volatile String target = "-";
+  private volatile String compression = "";
   private final List<AutoCloseable> deferred = new ArrayList<>();
   private boolean callClosed;
 
@@ -61,6 +62,11 @@ public final class CallTracker implements FlightServerMiddleware {
 
   public void target(String target) {
     this.target = target;
+  }
+
+  /** Records the body compression the call's output uses. */
+  public void compression(String codec) {
+    this.compression = " compression=" + codec;
   }
 
   public void addRows(long n) {
@@ -113,8 +119,8 @@ public final class CallTracker implements FlightServerMiddleware {
     release(now);
     long ms = (System.nanoTime() - startNanos) / 1_000_000;
     if (status.code() == FlightStatusCode.OK) {
-      LOG.info("method={} target={} rows={} bytes={} ms={} status=OK", method, target,
-          rows.sum(), bytes.sum(), ms);
+      LOG.info("method={} target={} rows={} bytes={} ms={} status=OK{}", method, target,
+          rows.sum(), bytes.sum(), ms, compression);
     } else {
       String desc = status.description();
       LOG.info("method={} target={} rows={} bytes={} ms={} status={} error=\"{}\"", method,

@@ -101,11 +101,96 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
         if (type < 0 || type >= HEADER_TYPES) {
           throw new IllegalArgumentException("IPC message header type " + type + " is unknown");
         }
-        meta.getMessage().version();
-        meta.getMessage().bodyLength();
+        org.apache.arrow.flatbuf.RecordBatch batch = recordBatchOf(meta);
+        if (batch == null) {
+          return;
+        }
+        long bodySize = bodySize(in);
+        checkBatch(batch, bodySize);
         return;
       } else {
         return;
+      }
+    }
+  }
+
+  private static final byte DICTIONARY_BATCH = 2;
+  private static final byte RECORD_BATCH = 3;
+  private static final int APP_METADATA_TAG = (3 << 3) | 2;
+  private static final int BODY_TAG = (1000 << 3) | 2;
+
+  /** The record batch a batch message carries, or null for other messages. */
+  private static org.apache.arrow.flatbuf.RecordBatch recordBatchOf(MessageMetadataResult meta) {
+    byte type = meta.headerType();
+    if (type == RECORD_BATCH) {
+      org.apache.arrow.flatbuf.RecordBatch rb = (org.apache.arrow.flatbuf.RecordBatch)
+          meta.getMessage().header(new org.apache.arrow.flatbuf.RecordBatch());
+      if (rb == null) {
+        throw new IllegalArgumentException("record batch message without a record batch");
+      }
+      return rb;
+    }
+    if (type == DICTIONARY_BATCH) {
+      org.apache.arrow.flatbuf.DictionaryBatch db = (org.apache.arrow.flatbuf.DictionaryBatch)
+          meta.getMessage().header(new org.apache.arrow.flatbuf.DictionaryBatch());
+      if (db == null || db.data() == null) {
+        throw new IllegalArgumentException("dictionary batch message without data");
+      }
+      return db.data();
+    }
+    return null;
+  }
+
+  /** Size of the body field that follows the header (0 if absent). */
+  private static long bodySize(CodedInputStream in) throws IOException {
+    while (!in.isAtEnd()) {
+      int tag = in.readTag();
+      if (tag == BODY_TAG) {
+        return Integer.toUnsignedLong(in.readRawVarint32());
+      }
+      if (tag == APP_METADATA_TAG) {
+        in.skipRawBytes(in.readRawVarint32());
+      } else {
+        return 0;
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * The conditions under which Arrow Java 19's record batch decoding throws after it already
+   * took a reference to the body (which would then never be released).
+   */
+  private static void checkBatch(org.apache.arrow.flatbuf.RecordBatch rb, long bodySize) {
+    if (rb.length() < 0 || rb.length() > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("record batch length " + rb.length() + " is out of range");
+    }
+    for (int i = 0; i < rb.nodesLength(); i++) {
+      org.apache.arrow.flatbuf.FieldNode node = rb.nodes(i);
+      if (node.length() < 0 || node.length() > Integer.MAX_VALUE
+          || node.nullCount() < 0 || node.nullCount() > node.length()) {
+        throw new IllegalArgumentException("field node " + i + " has length " + node.length()
+            + " and null count " + node.nullCount());
+      }
+    }
+    for (int i = 0; i < rb.buffersLength(); i++) {
+      org.apache.arrow.flatbuf.Buffer b = rb.buffers(i);
+      if (b.offset() < 0 || b.length() < 0 || b.offset() + b.length() > bodySize
+          || b.offset() + b.length() < 0) {
+        throw new IllegalArgumentException("buffer " + i + " [offset " + b.offset() + ", length "
+            + b.length() + "] lies outside the " + bodySize + "-byte body");
+      }
+    }
+    if (rb.compression() != null) {
+      byte codec = rb.compression().codec();
+      if (codec != org.apache.arrow.flatbuf.CompressionType.LZ4_FRAME
+          && codec != org.apache.arrow.flatbuf.CompressionType.ZSTD) {
+        throw new IllegalArgumentException("unknown body compression codec " + codec);
+      }
+    }
+    for (int i = 0; i < rb.variadicBufferCountsLength(); i++) {
+      if (rb.variadicBufferCounts(i) < 0) {
+        throw new IllegalArgumentException("negative variadic buffer count");
       }
     }
   }

@@ -338,6 +338,7 @@ public final class QuiverProducer implements FlightProducer {
         byte[] ackBytes = ack.toString().getBytes(StandardCharsets.UTF_8);
         ArrowBuf buf = transport.buffer(ackBytes.length);
         buf.setBytes(0, ackBytes);
+        buf.writerIndex(ackBytes.length);
         ackStream.onNext(PutResult.metadata(buf));
         ackStream.onCompleted();
       } catch (Throwable e) {
