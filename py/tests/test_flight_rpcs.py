@@ -196,7 +196,9 @@ def test_stats_return_to_idle_after_streams(client):
     w.done_writing()
     r.read_all()
     w.close()
-    wait_idle(client, baseline["allocated_bytes"])
+    idle = wait_idle(client, baseline["allocated_bytes"])
+    # Nothing of the calls stays in the transport allocator (incoming messages, replies).
+    assert idle["transport_bytes"] == 0
 
 
 def test_concurrent_clients(server):

@@ -339,7 +339,10 @@ public final class QuiverProducer implements FlightProducer {
         ArrowBuf buf = transport.buffer(ackBytes.length);
         buf.setBytes(0, ackBytes);
         buf.writerIndex(ackBytes.length);
-        ackStream.onNext(PutResult.metadata(buf));
+        // Flight copies the metadata into the reply; the buffer stays ours to free.
+        try (PutResult result = PutResult.metadata(buf)) {
+          ackStream.onNext(result);
+        }
         ackStream.onCompleted();
       } catch (Throwable e) {
         ackStream.onError(FlightErrors.toFlight(e));
