@@ -64,6 +64,22 @@ public final class CallTracker implements FlightServerMiddleware {
     this.target = target;
   }
 
+  public String method() {
+    return method;
+  }
+
+  public String target() {
+    return target;
+  }
+
+  public long rows() {
+    return rows.sum();
+  }
+
+  public long bytes() {
+    return bytes.sum();
+  }
+
   /** Records the body compression the call's output uses. */
   public void compression(String codec) {
     this.compression = " compression=" + codec;

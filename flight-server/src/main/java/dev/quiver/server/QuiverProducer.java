@@ -59,6 +59,9 @@ public final class QuiverProducer implements FlightProducer {
   private final ExecutorService streamPool;
   private final long partitionBytes;
   private final AtomicInteger activeStreams = new AtomicInteger();
+  /** Trackers of running streams, for the stats action's per-stream progress. */
+  private final java.util.Set<CallTracker> running =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final AtomicLong callSeq = new AtomicLong();
   private final long startNanos = System.nanoTime();
   private volatile boolean draining;
@@ -206,7 +209,7 @@ public final class QuiverProducer implements FlightProducer {
       listener.error(FlightErrors.toFlight(e));
       return;
     }
-    activeStreams.incrementAndGet();
+    streamStarted(tracker);
     try {
       streamPool.execute(() -> {
         List<AutoCloseable> afterCall = new ArrayList<>();
@@ -220,12 +223,12 @@ public final class QuiverProducer implements FlightProducer {
         } catch (Throwable e) {
           sender.fail(e);
         } finally {
-          activeStreams.decrementAndGet();
+          streamEnded(tracker);
           closeAfterCall(tracker, afterCall);
         }
       });
     } catch (RuntimeException rejected) {
-      activeStreams.decrementAndGet();
+      streamEnded(tracker);
       listener.error(CallStatus.UNAVAILABLE.withDescription("server is shutting down")
           .toRuntimeException());
     }
@@ -287,7 +290,7 @@ public final class QuiverProducer implements FlightProducer {
       StreamListener<PutResult> ackStream) {
     CallTracker tracker = tracker(context);
     return () -> {
-      activeStreams.incrementAndGet();
+      streamStarted(tracker);
       try {
         Requests.DatasetRef ref = Requests.dataset(FlightStreams.descriptor(stream), true);
         if (tracker != null) {
@@ -347,7 +350,7 @@ public final class QuiverProducer implements FlightProducer {
       } catch (Throwable e) {
         ackStream.onError(FlightErrors.toFlight(e));
       } finally {
-        activeStreams.decrementAndGet();
+        streamEnded(tracker);
       }
     };
   }
@@ -366,7 +369,7 @@ public final class QuiverProducer implements FlightProducer {
       writer.error(FlightErrors.toFlight(e));
       return;
     }
-    activeStreams.incrementAndGet();
+    streamStarted(tracker);
     List<AutoCloseable> afterCall = new ArrayList<>();
     try {
       FlightDescriptor descriptor = FlightStreams.descriptor(reader);
@@ -389,8 +392,22 @@ public final class QuiverProducer implements FlightProducer {
     } catch (Throwable e) {
       sender.fail(e);
     } finally {
-      activeStreams.decrementAndGet();
+      streamEnded(tracker);
       closeAfterCall(tracker, afterCall);
+    }
+  }
+
+  private void streamStarted(CallTracker tracker) {
+    activeStreams.incrementAndGet();
+    if (tracker != null) {
+      running.add(tracker);
+    }
+  }
+
+  private void streamEnded(CallTracker tracker) {
+    activeStreams.decrementAndGet();
+    if (tracker != null) {
+      running.remove(tracker);
     }
   }
 
@@ -466,5 +483,13 @@ public final class QuiverProducer implements FlightProducer {
     out.put("active_streams", activeStreams.get());
     out.put("draining", draining);
     out.set("datasets", sets);
+    var streams = out.putArray("streams");
+    for (CallTracker t : running) {
+      ObjectNode o = streams.addObject();
+      o.put("method", t.method());
+      o.put("target", t.target());
+      o.put("rows", t.rows());
+      o.put("bytes", t.bytes());
+    }
   }
 }
