@@ -96,9 +96,9 @@ public final class GroupTable {
     }
     System.arraycopy(d, off, keyData, keyBytes, len);
     keyBytes += len;
-    if (g + 1 >= keyOffsets.length) {
-      keyOffsets = Arrays.copyOf(keyOffsets, keyOffsets.length * 2);
+    if (g >= groupHashes.length) {
       groupHashes = Arrays.copyOf(groupHashes, groupHashes.length * 2);
+      keyOffsets = Arrays.copyOf(keyOffsets, groupHashes.length + 1);
     }
     keyOffsets[g + 1] = keyBytes;
     groupHashes[g] = h;
