@@ -14,7 +14,8 @@ from ._jar import engine_jar, find_java_home
 
 __all__ = ["JvmOptions", "start_jvm", "jvm_started"]
 
-ADD_OPENS = "--add-opens=java.base/java.nio=org.apache.arrow.memory.core,ALL-UNNAMED"
+# The shaded engine jar is on the class path (the unnamed module), so that is what needs access.
+ADD_OPENS = "--add-opens=java.base/java.nio=ALL-UNNAMED"
 
 _lock = threading.Lock()
 _started: "JvmOptions | None" = None
@@ -29,12 +30,16 @@ class JvmOptions:
         when allocated by Netty; the engine's own root allocator limit is set separately.
     classpath: extra jars (user functions) appended after the engine jar.
     jvm_args: any other JVM flags.
+    memory_limit: the engine's root allocator limit (bytes, or a size such as ``"4g"``);
+        ``None`` for the engine default. Imported Python buffers count against it while Java
+        holds them.
     """
 
     heap: str | None = None
     off_heap: str | None = None
     classpath: tuple[str, ...] = ()
     jvm_args: tuple[str, ...] = field(default_factory=tuple)
+    memory_limit: int | str | None = None
 
 
 def jvm_started() -> bool:
@@ -67,6 +72,13 @@ def start_jvm(options: JvmOptions | None = None) -> JvmOptions:
         if extra:
             args.extend(extra.split())
         classpath = [str(engine_jar()), *options.classpath]
+        # Keep the JVM alive through interpreter exit: PyArrow objects still holding Java-exported
+        # buffers are released during finalization, and their release callbacks call into the
+        # JVM (Arrow's JNI glue). Destroying the JVM first would turn each of those into a
+        # failed attach; keeping it makes them ordinary, harmless releases.
+        import jpype.config
+
+        jpype.config.destroy_jvm = False
         jpype.startJVM(
             str(jvm_path), *args, classpath=classpath, convertStrings=False,
             interrupt=False,

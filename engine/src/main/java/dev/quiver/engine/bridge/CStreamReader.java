@@ -1,0 +1,143 @@
+package dev.quiver.engine.bridge;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.apache.arrow.c.ArrowArray;
+import org.apache.arrow.c.ArrowArrayStream;
+import org.apache.arrow.c.ArrowSchema;
+import org.apache.arrow.c.CDataDictionaryProvider;
+import org.apache.arrow.c.Data;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.dictionary.Dictionary;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * An {@link ArrowReader} over a C Data Interface ArrowArrayStream (from PyArrow, Polars, DuckDB,
+ * pandas), whose batches are imported without copying.
+ *
+ * <p>Owns the stream (moved out of the producer's struct), its allocator and the dictionaries;
+ * {@link #close()} releases all three. Like any ArrowReader, the root is reloaded by each
+ * {@link #loadNextBatch()}: take ownership (transfer) of what must outlive the next call.
+ * An error reported by the producer's {@code get_next} surfaces as an {@link IOException}
+ * carrying the producer's message.
+ */
+public final class CStreamReader extends ArrowReader {
+  private final BufferAllocator readerAllocator;
+  private final ArrowArrayStream stream;
+  private final CDataDictionaryProvider provider = new CDataDictionaryProvider();
+  private final ArrayImporter importer;
+  private boolean useStockImporter;
+  private boolean closed;
+
+  /** Takes over the stream at {@code streamAddress} and the (fresh, child) {@code allocator}. */
+  CStreamReader(
+      BufferAllocator allocator, BufferAllocator structAllocator, long streamAddress,
+      AllValidBitmap allValid) {
+    super(allocator);
+    this.readerAllocator = allocator;
+    ArrowArrayStream source = ArrowArrayStream.wrap(streamAddress);
+    ArrowArrayStream.Snapshot snapshot = source.snapshot();
+    if (snapshot.release == 0) {
+      throw new IllegalArgumentException("cannot import a released ArrowArrayStream");
+    }
+    this.stream = ArrowArrayStream.allocateNew(allocator);
+    stream.save(snapshot);
+    source.markReleased();
+    this.importer = new ArrayImporter(allocator, structAllocator, allValid);
+  }
+
+  @Override
+  protected Schema readSchema() throws IOException {
+    try (ArrowSchema schema = ArrowSchema.allocateNew(readerAllocator)) {
+      stream.getSchema(schema);
+      Schema imported = Data.importSchema(readerAllocator, schema, provider);
+      useStockImporter = false;
+      for (Field f : imported.getFields()) {
+        if (!ArrayImporter.supports(f, provider)) {
+          useStockImporter = true;
+        }
+      }
+      return imported;
+    }
+  }
+
+  /** Whether batches go through Arrow Java's importer because a type needs it (see docs). */
+  public boolean usesStockImporter() throws IOException {
+    ensureInitialized();
+    return useStockImporter;
+  }
+
+  /** Dictionaries that changed memory between batches (each change replaced the old one). */
+  public long dictionaryReplacements() {
+    return importer.dictionaryReplacements();
+  }
+
+  @Override
+  public boolean loadNextBatch() throws IOException {
+    ensureInitialized();
+    try (ArrowArray array = ArrowArray.allocateNew(readerAllocator)) {
+      stream.getNext(array);
+      ArrowArray.Snapshot s = array.snapshot();
+      if (s.release == 0) {
+        return false;
+      }
+      if (useStockImporter) {
+        if (s.offset != 0) {
+          array.release();
+          throw new UnsupportedOperationException(
+              "sliced record batches (offset " + s.offset + ") of a schema with a type only Arrow"
+                  + " Java's importer handles cannot be imported without a copy");
+        }
+        Data.importIntoVectorSchemaRoot(readerAllocator, array, getVectorSchemaRoot(), provider);
+      } else {
+        importer.importRoot(array, getVectorSchemaRoot(), provider);
+      }
+      return true;
+    }
+  }
+
+  @Override
+  public Map<Long, Dictionary> getDictionaryVectors() {
+    return provider.getDictionaryIds().stream()
+        .collect(Collectors.toMap(Function.identity(), provider::lookup));
+  }
+
+  @Override
+  public Dictionary lookup(long id) {
+    return provider.lookup(id);
+  }
+
+  @Override
+  public long bytesRead() {
+    return 0;
+  }
+
+  @Override
+  protected void closeReadSource() {
+    try {
+      if (stream.snapshot().release != 0) {
+        stream.release();
+      }
+    } finally {
+      stream.close();
+      provider.close();
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      super.close();
+    } finally {
+      readerAllocator.close();
+    }
+  }
+}
