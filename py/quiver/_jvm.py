@@ -75,10 +75,13 @@ def start_jvm(options: JvmOptions | None = None) -> JvmOptions:
         # Keep the JVM alive through interpreter exit: PyArrow objects still holding Java-exported
         # buffers are released during finalization, and their release callbacks call into the
         # JVM (Arrow's JNI glue). Destroying the JVM first would turn each of those into a
-        # failed attach; keeping it makes them ordinary, harmless releases.
+        # failed attach (a warning per object); keeping it makes them ordinary releases. JPype
+        # must then also keep its native resources (libjvm stays loaded while Java threads run;
+        # unloading it under them aborts the process).
         import jpype.config
 
         jpype.config.destroy_jvm = False
+        jpype.config.free_resources = False
         jpype.startJVM(
             str(jvm_path), *args, classpath=classpath, convertStrings=False,
             interrupt=False,

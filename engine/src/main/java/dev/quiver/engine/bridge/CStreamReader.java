@@ -12,6 +12,7 @@ import org.apache.arrow.c.Data;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.dictionary.Dictionary;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
@@ -27,6 +28,7 @@ import org.apache.arrow.vector.types.pojo.Schema;
  */
 public final class CStreamReader extends ArrowReader {
   private final BufferAllocator readerAllocator;
+  private final BufferAllocator structAllocator;
   private final ArrowArrayStream stream;
   private final CDataDictionaryProvider provider = new CDataDictionaryProvider();
   private final ArrayImporter importer;
@@ -47,6 +49,7 @@ public final class CStreamReader extends ArrowReader {
     this.stream = ArrowArrayStream.allocateNew(allocator);
     stream.save(snapshot);
     source.markReleased();
+    this.structAllocator = structAllocator;
     this.importer = new ArrayImporter(allocator, structAllocator, allValid);
   }
 
@@ -54,14 +57,40 @@ public final class CStreamReader extends ArrowReader {
   protected Schema readSchema() throws IOException {
     try (ArrowSchema schema = ArrowSchema.allocateNew(readerAllocator)) {
       stream.getSchema(schema);
-      Schema imported = Data.importSchema(readerAllocator, schema, provider);
+      Schema imported;
+      try {
+        imported = Data.importSchema(readerAllocator, schema, provider);
+      } catch (UnsupportedOperationException | IllegalArgumentException | IllegalStateException e) {
+        throw new UnsupportedArrowType(
+            "Arrow Java cannot import this schema: " + e.getMessage(), e);
+      }
       useStockImporter = false;
       for (Field f : imported.getFields()) {
+        refuseUnrepresentable(f, f.getName());
         if (!ArrayImporter.supports(f, provider)) {
           useStockImporter = true;
         }
       }
       return imported;
+    }
+  }
+
+  /**
+   * Arrow Java keys struct children (and union members) by name, so duplicate names would
+   * collapse into one child: refuse instead of dropping a column.
+   */
+  private static void refuseUnrepresentable(Field field, String path) {
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    boolean keyedByName = field.getType().getTypeID() == ArrowType.ArrowTypeID.Struct
+        || field.getType().getTypeID() == ArrowType.ArrowTypeID.Union;
+    for (Field child : field.getChildren()) {
+      if (keyedByName && !seen.add(child.getName())) {
+        throw new UnsupportedArrowType(
+            "column '" + path + "' (" + field.getType() + ") has two children named '"
+                + child.getName() + "'; Arrow Java keys " + field.getType().getTypeID()
+                + " children by name and cannot hold both");
+      }
+      refuseUnrepresentable(child, path + "." + child.getName());
     }
   }
 
@@ -92,7 +121,9 @@ public final class CStreamReader extends ArrowReader {
               "sliced record batches (offset " + s.offset + ") of a schema with a type only Arrow"
                   + " Java's importer handles cannot be imported without a copy");
         }
-        Data.importIntoVectorSchemaRoot(readerAllocator, array, getVectorSchemaRoot(), provider);
+        // The stock importer keeps its moved C struct in the allocator it is given; that struct
+        // may outlive this reader (an exported batch), so give it the long-lived one.
+        Data.importIntoVectorSchemaRoot(structAllocator, array, getVectorSchemaRoot(), provider);
       } else {
         importer.importRoot(array, getVectorSchemaRoot(), provider);
       }
