@@ -363,7 +363,13 @@ class Bridge:
         address = _capsule_pointer(capsule, b"arrow_array_stream")
         with java_errors():
             # Java moves the struct out; the capsule's destructor then sees it released.
-            return self.java.importStream(address)
+            reader = self.java.importStream(address)
+            try:
+                reader.getVectorSchemaRoot()  # imports the schema: refusals surface here
+            except BaseException:
+                reader.close()
+                raise
+            return reader
 
     def to_python(self, source: Any) -> Result:
         """A :class:`Result` over a Java ``ArrowReader`` (ownership passes to the result),

@@ -137,6 +137,12 @@ public final class CStreamReader extends ArrowReader {
         .collect(Collectors.toMap(Function.identity(), provider::lookup));
   }
 
+  /** Every dictionary the C schema declared, nested ones (a dictionary's values) included. */
+  @Override
+  public java.util.Set<Long> getDictionaryIds() {
+    return provider.getDictionaryIds();
+  }
+
   @Override
   public Dictionary lookup(long id) {
     return provider.lookup(id);
