@@ -28,20 +28,89 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import errors
+from . import _jvm, errors
 
 __all__ = [
     "Bridge", "Result", "to_java", "to_python", "stream_capsule", "translate_java_error",
     "register_java_error", "java_errors",
 ]
 
-# sizeof(struct ArrowSchema) and sizeof(struct ArrowArray) on 64-bit platforms.
+# sizeof(struct ArrowSchema) on 64-bit platforms.
 _SCHEMA_STRUCT_BYTES = 72
-_ARRAY_STRUCT_BYTES = 80
 
 _capsule_get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
 _capsule_get_pointer.restype = ctypes.c_void_p
 _capsule_get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+
+class _ArrowArray(ctypes.Structure):
+    """``struct ArrowArray`` of the C Data Interface."""
+
+    _fields_ = [
+        ("length", ctypes.c_int64), ("null_count", ctypes.c_int64), ("offset", ctypes.c_int64),
+        ("n_buffers", ctypes.c_int64), ("n_children", ctypes.c_int64),
+        ("buffers", ctypes.c_void_p), ("children", ctypes.c_void_p),
+        ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p),
+        ("private_data", ctypes.c_void_p),
+    ]
+
+
+_RELEASE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+
+def _make_release_trampoline(pending: dict, state: dict, struct_type, fn_type):
+    """The release callback PyArrow gets for every batch exported by Java.
+
+    Java fills an ArrowArray whose release callback is Arrow's JNI glue, which calls into the
+    JVM. PyArrow instead gets a copy whose release is this function: it releases the Java struct
+    while the JVM runs and does nothing once the JVM is being destroyed at interpreter exit
+    (the memory is the process's to reclaim then), so no release ever calls into a dead JVM.
+    Everything it needs is bound here, not looked up in module globals, which interpreter
+    shutdown may already have cleared.
+    """
+
+    def release(address: int) -> None:
+        try:
+            outer = struct_type.from_address(address)
+            token = outer.private_data
+            outer.release = None
+            outer.private_data = None
+            inner = pending.pop(token, None)
+            if inner is not None and state["jvm"] and inner.release:
+                fn_type(inner.release)(ctypes.addressof(inner))
+        except BaseException:  # a release callback has no caller to report to
+            pass
+
+    return release
+
+
+# Java-exported structs PyArrow still holds, by token; the flag turns off at interpreter exit.
+_PENDING_RELEASES: dict[int, _ArrowArray] = {}
+_RELEASE_STATE = {"jvm": True}
+_RELEASE_TRAMPOLINE = _RELEASE_FN(
+    _make_release_trampoline(_PENDING_RELEASES, _RELEASE_STATE, _ArrowArray, _RELEASE_FN))
+_RELEASE_ADDRESS = ctypes.cast(_RELEASE_TRAMPOLINE, ctypes.c_void_p).value
+# Immortal: PyArrow may release a batch during interpreter shutdown, after module globals went.
+ctypes.pythonapi.Py_IncRef(ctypes.py_object(_RELEASE_TRAMPOLINE))
+
+
+def _jvm_exiting() -> None:
+    _RELEASE_STATE["jvm"] = False
+
+
+_jvm.on_jvm_exit(_jvm_exiting)
+
+
+def _import_java_batch(inner: _ArrowArray, schema: pa.Schema) -> pa.RecordBatch:
+    """Hands the Java-filled struct ``inner`` to PyArrow behind the release trampoline."""
+    outer = _ArrowArray()
+    ctypes.memmove(ctypes.addressof(outer), ctypes.addressof(inner), ctypes.sizeof(_ArrowArray))
+    token = id(inner)
+    outer.private_data = token
+    outer.release = _RELEASE_ADDRESS
+    _PENDING_RELEASES[token] = inner
+    # PyArrow moves `outer` (and calls the trampoline even if the import fails).
+    return pa.RecordBatch._import_from_c(ctypes.addressof(outer), schema)
+
 
 # Java exception class -> Python exception type. Other parts of Quiver add theirs with
 # register_java_error (e.g. the engine's plan errors).
@@ -213,15 +282,15 @@ class Result:
         return self._schema
 
     def _next_batch(self) -> pa.RecordBatch | None:
-        holder = (ctypes.c_uint8 * _ARRAY_STRUCT_BYTES)()
-        addr = ctypes.addressof(holder)
+        if self._export is None:
+            raise RuntimeError("this result was closed")
+        inner = _ArrowArray()
         with java_errors():
-            more = self._export.exportNext(addr)
+            more = self._export.exportNext(ctypes.addressof(inner))
         if not more:
             return None
-        # PyArrow moves the struct out of `holder`; its release callback returns the buffers
-        # to Java when the last PyArrow reference goes.
-        return pa.RecordBatch._import_from_c(addr, self._schema)
+        # The release callback returns the buffers to Java when the last PyArrow reference goes.
+        return _import_java_batch(inner, self._schema)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """Yields the record batches (zero-copy). Streams from Java unless already kept by an

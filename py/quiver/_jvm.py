@@ -5,6 +5,7 @@ options, later calls must agree (a JVM cannot be restarted in the same process).
 """
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from ._jar import engine_jar, find_java_home
 
-__all__ = ["JvmOptions", "start_jvm", "jvm_started"]
+__all__ = ["JvmOptions", "start_jvm", "jvm_started", "on_jvm_exit"]
 
 # The shaded engine jar is on the class path (the unnamed module), so that is what needs access.
 ADD_OPENS = "--add-opens=java.base/java.nio=ALL-UNNAMED"
@@ -58,6 +59,7 @@ def start_jvm(options: JvmOptions | None = None) -> JvmOptions:
         if _started is not None:
             return _started
         if jpype.isJVMStarted():  # started by someone else in this process
+            atexit.register(_mark_exiting)
             _started = options
             return _started
         java_home = find_java_home(17)
@@ -72,22 +74,32 @@ def start_jvm(options: JvmOptions | None = None) -> JvmOptions:
         if extra:
             args.extend(extra.split())
         classpath = [str(engine_jar()), *options.classpath]
-        # Keep the JVM alive through interpreter exit: PyArrow objects still holding Java-exported
-        # buffers are released during finalization, and their release callbacks call into the
-        # JVM (Arrow's JNI glue). Destroying the JVM first would turn each of those into a
-        # failed attach (a warning per object); keeping it makes them ordinary releases. JPype
-        # must then also keep its native resources (libjvm stays loaded while Java threads run;
-        # unloading it under them aborts the process).
-        import jpype.config
-
-        jpype.config.destroy_jvm = False
-        jpype.config.free_resources = False
         jpype.startJVM(
             str(jvm_path), *args, classpath=classpath, convertStrings=False,
             interrupt=False,
         )
+        # JPype destroys the JVM at exit (its atexit hook, registered when jpype was imported,
+        # runs after this one). Objects that outlive that point must not call into Java.
+        atexit.register(_mark_exiting)
         _started = options
         return _started
+
+
+_exit_hooks: list = []
+
+
+def on_jvm_exit(hook) -> None:
+    """Registers ``hook()`` to run at interpreter exit just before the JVM is destroyed
+    (the C Data bridge uses it to stop release callbacks from calling into Java)."""
+    _exit_hooks.append(hook)
+
+
+def _mark_exiting() -> None:
+    for hook in list(_exit_hooks):
+        try:
+            hook()
+        except Exception:  # pragma: no cover - exit path, nothing to report to
+            pass
 
 
 def _libjvm(home: Path) -> Path:
