@@ -10,6 +10,7 @@ array([0., 1., 2.])
 """
 from __future__ import annotations
 
+import ctypes
 import re
 import threading
 from dataclasses import dataclass
@@ -124,12 +125,12 @@ class LocalEngine:
                 ds.close()
 
     def _info(self, ds: Any) -> DatasetInfo:
+        holder = (ctypes.c_uint8 * 72)()  # struct ArrowSchema
         with java_errors():
-            export = self.bridge.java.exportDataset(ds.retain())
-        result = Result(export, self.bridge)  # reads only the schema
-        result.close()
+            self.bridge.java.exportSchema(ds, ctypes.addressof(holder))
+        schema = pa.Schema._import_from_c(ctypes.addressof(holder))
         return DatasetInfo(str(ds.name()), int(ds.rowCount()), int(ds.batches().size()),
-                           int(ds.byteSize()), result.schema)
+                           int(ds.byteSize()), schema)
 
     def list(self) -> list[DatasetInfo]:
         """Every dataset, sorted by name."""

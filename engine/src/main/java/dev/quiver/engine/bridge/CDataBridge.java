@@ -4,6 +4,8 @@ import dev.quiver.engine.dataset.Catalog;
 import dev.quiver.engine.dataset.Dataset;
 import dev.quiver.engine.dataset.DatasetBuilder;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.arrow.c.ArrowSchema;
+import org.apache.arrow.c.Data;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.dictionary.Dictionary;
@@ -108,6 +110,22 @@ public final class CDataBridge implements AutoCloseable {
   /** Exports the committed dataset {@code name} (taking its own reference). */
   public StreamExport exportDataset(Catalog catalog, String name) {
     return exportDataset(catalog.get(name));
+  }
+
+  /**
+   * Writes {@code dataset}'s schema (with metadata and dictionary value types) into the released
+   * ArrowSchema struct at {@code address}. Does not take a reference.
+   */
+  public void exportSchema(Dataset dataset, long address) {
+    ArrowSchema out = ArrowSchema.wrap(address);
+    try {
+      Data.exportSchema(exports, dataset.schema(), dataset.dictionaries(), out);
+    } catch (RuntimeException | Error e) {
+      if (out.snapshot().release != 0) {
+        out.release();
+      }
+      throw e;
+    }
   }
 
   /** Bytes held by the bridge's shared all-valid bitmap (freed by {@link #trimCaches()}). */

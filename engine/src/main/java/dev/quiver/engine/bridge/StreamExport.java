@@ -34,9 +34,15 @@ public final class StreamExport implements AutoCloseable {
   /** Writes the stream's schema into the (released) ArrowSchema struct at {@code address}. */
   public synchronized void exportSchema(long address) throws Exception {
     ensureOpen();
+    ArrowSchema out = ArrowSchema.wrap(address);
     try {
-      Data.exportSchema(allocator, source.schema(), source.dictionaries(), ArrowSchema.wrap(address));
+      Data.exportSchema(allocator, source.schema(), source.dictionaries(), out);
     } catch (Exception | Error e) {
+      // Arrow's schema exporter may fail in a child after exporting the parent: releasing the
+      // parent frees what was exported so far.
+      if (out.snapshot().release != 0) {
+        out.release();
+      }
       close();
       throw e;
     }
