@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 import quiver as qv
+from quiver import _bridge
 
 GOLDEN = (Path(__file__).resolve().parents[3] / "shared" / "arrow-testing" / "data"
           / "arrow-ipc-stream" / "integration" / "cpp-21.0.0")
@@ -79,3 +80,16 @@ def test_nothing_left_behind(eng):
     gc.collect()
     eng.release_caches()
     assert eng.stats()["allocated_bytes"] == 0, eng.describe_memory()
+
+
+def test_sliced_batch_of_a_stock_importer_type_is_refused_not_misread(eng):
+    union = pa.UnionArray.from_sparse(pa.array([0, 1, 0, 1], pa.int8()),
+                                      [pa.array([1, 2, 3, 4]), pa.array(["a", "b", "c", "d"])])
+    t = pa.table({"u": union, "x": [1, 2, 3, 4]})
+    whole = eng.to_python(eng.to_java(t)).to_arrow()
+    assert whole.equals(t)
+    reader = eng.to_java(t.slice(1, 2))
+    with pytest.raises(qv.UnsupportedType, match="is a slice"):
+        with _bridge.java_errors():
+            reader.loadNextBatch()
+    reader.close()

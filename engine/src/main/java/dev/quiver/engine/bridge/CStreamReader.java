@@ -115,11 +115,14 @@ public final class CStreamReader extends ArrowReader {
         return false;
       }
       if (useStockImporter) {
-        if (s.offset != 0) {
+        // Arrow Java's importer ignores C offsets: refuse a sliced batch rather than misread it.
+        long offset = firstNonZeroOffset(array.memoryAddress(), 0);
+        if (offset != 0) {
           array.release();
-          throw new UnsupportedOperationException(
-              "sliced record batches (offset " + s.offset + ") of a schema with a type only Arrow"
-                  + " Java's importer handles cannot be imported without a copy");
+          throw new UnsupportedArrowType(
+              "this batch is a slice (C offset " + offset + ") and its schema has a type only"
+                  + " Arrow Java's importer handles (union, run-end encoded, list view), which"
+                  + " cannot read slices; pass an unsliced copy instead");
         }
         // The stock importer keeps its moved C struct in the allocator it is given; that struct
         // may outlive this reader (an exported batch), so give it the long-lived one.
@@ -129,6 +132,22 @@ public final class CStreamReader extends ArrowReader {
       }
       return true;
     }
+  }
+
+  private static long firstNonZeroOffset(long address, int depth) {
+    ArrowArray.Snapshot s = ArrowArray.wrap(address).snapshot();
+    if (s.offset != 0 || depth > 64) {
+      return s.offset != 0 ? s.offset : -1;
+    }
+    if (s.n_children > 0) {
+      for (long c : org.apache.arrow.c.NativeUtil.toJavaArray(s.children, (int) s.n_children)) {
+        long o = firstNonZeroOffset(c, depth + 1);
+        if (o != 0) {
+          return o;
+        }
+      }
+    }
+    return s.dictionary == 0 ? 0 : firstNonZeroOffset(s.dictionary, depth + 1);
   }
 
   @Override
