@@ -101,3 +101,22 @@ def test_to_numpy_rules(eng):
     assert eng.get("cap_t").to_numpy("s").dtype == object
     for n in ("cap_np", "cap_nulls", "cap_chunks"):
         eng.drop(n)
+
+
+def _java_data_address(eng, name: str, column: str) -> int:
+    ds = eng.catalog.get(name)
+    try:
+        return int(ds.batches().get(0).getVector(column).getDataBuffer().memoryAddress())
+    finally:
+        ds.close()
+
+
+def test_polars_and_pandas_numbers_reach_java_in_place(eng):
+    df = pl.DataFrame({"x": np.arange(1000.0), "s": ["a"] * 1000})
+    eng.put("cap_pl", df)
+    assert _java_data_address(eng, "cap_pl", "x") == df["x"].to_arrow().buffers()[1].address
+    pdf = df.to_pandas()
+    eng.put("cap_pd", pdf)
+    assert _java_data_address(eng, "cap_pd", "x") == pdf["x"].to_numpy().ctypes.data
+    eng.drop("cap_pl")
+    eng.drop("cap_pd")
