@@ -22,7 +22,7 @@ from ._bridge import Bridge, Result, java_errors
 from ._jvm import JvmOptions, start_jvm
 from .errors import DatasetNotFound
 
-__all__ = ["LocalEngine", "DatasetInfo", "parse_size"]
+__all__ = ["LocalEngine", "DatasetInfo", "HandoffProof", "handoff_proof", "parse_size"]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
@@ -218,3 +218,79 @@ def _same_memory(a: pa.Array, b: pa.Array) -> bool:
     return len(ba) == len(bb) and all(
         (x is None and y is None) or (x is not None and y is not None and x.address == y.address)
         for x, y in zip(ba, bb))
+
+
+@dataclass(frozen=True)
+class HandoffProof:
+    """What :func:`handoff_proof` measured: one table crossing each way, by address."""
+
+    rows: int
+    nbytes: int
+    to_java_seconds: float
+    to_python_seconds: float
+    python_address: int
+    java_address: int
+    returned_address: int
+
+    @property
+    def zero_copy(self) -> bool:
+        return self.python_address == self.java_address == self.returned_address
+
+    def __str__(self) -> str:
+        return (
+            f"{self.rows:,} rows ({self.nbytes / 2**20:,.0f} MiB) crossed Python -> Java in "
+            f"{self.to_java_seconds * 1e6:,.0f} µs and Java -> Python in "
+            f"{self.to_python_seconds * 1e6:,.0f} µs; float64 buffer at {self.python_address:#x} "
+            f"in NumPy, {self.java_address:#x} in Java, {self.returned_address:#x} back in "
+            f"Python: {'the same memory, zero bytes copied' if self.zero_copy else 'COPIED'}"
+        )
+
+
+def handoff_proof(rows: int = 10_000_000, engine: "LocalEngine | None" = None) -> HandoffProof:
+    """Sends an int64 + float64 table of ``rows`` rows to Java and back, timing each crossing
+    (best of a few, after a short warm-up) and reading the float64 buffer's address on every
+    side. For demos:
+
+    >>> print(handoff_proof(10_000_000))                     # doctest: +SKIP
+    10,000,000 rows (153 MiB) crossed Python -> Java in 25 µs and Java -> Python in 21 µs; ...
+    """
+    import time
+
+    import numpy as np
+
+    eng = engine or LocalEngine.instance()
+    values = np.random.default_rng(0).random(rows)
+    table = pa.table({"id": np.arange(rows, dtype=np.int64), "value": values})
+
+    def to_java() -> Any:
+        reader = eng.to_java(table)
+        reader.loadNextBatch()
+        return reader
+
+    for _ in range(200):  # let the JIT compile the handoff path
+        to_java().close()
+    best_in = float("inf")
+    for _ in range(20):
+        t0 = time.perf_counter()
+        reader = to_java()
+        best_in = min(best_in, time.perf_counter() - t0)
+        reader.close()
+    reader = to_java()
+    java_address = int(reader.getVectorSchemaRoot().getVector("value").getDataBuffer().memoryAddress())
+    reader.close()
+
+    name = "__quiver_handoff_proof"
+    eng.put(name, table)
+    try:
+        for _ in range(200):
+            eng.get(name).to_arrow()
+        best_out = float("inf")
+        for _ in range(20):
+            t0 = time.perf_counter()
+            back = eng.get(name).to_arrow()
+            best_out = min(best_out, time.perf_counter() - t0)
+        returned = back.column("value").chunk(0).buffers()[1].address
+    finally:
+        eng.drop(name, missing_ok=True)
+    return HandoffProof(rows, table.nbytes, best_in, best_out, values.ctypes.data, java_address,
+                        returned)

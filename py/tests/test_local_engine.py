@@ -122,3 +122,12 @@ def test_no_jdk_fails_quiver_local_with_that_message():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("JavaNotFound: Quiver needs a JDK 17+")
     assert "/nonexistent/jdk (not a JDK)" in proc.stdout
+
+
+def test_handoff_proof_reports_one_address_on_every_side(eng):
+    from quiver._local import handoff_proof
+
+    proof = handoff_proof(100_000, eng)
+    assert proof.zero_copy and proof.python_address == proof.java_address
+    assert "zero bytes copied" in str(proof)
+    assert "__quiver_handoff_proof" not in eng
