@@ -2,6 +2,7 @@ package dev.quiver.server;
 
 import dev.quiver.engine.dataset.DatasetNotFound;
 import dev.quiver.engine.memory.MemoryLimitExceeded;
+import dev.quiver.engine.plan.PlanException;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.memory.OutOfMemoryException;
@@ -18,6 +19,13 @@ public final class FlightErrors {
     }
     if (e instanceof DatasetNotFound) {
       return CallStatus.NOT_FOUND.withDescription(e.getMessage()).toRuntimeException();
+    }
+    if (e instanceof PlanException pe) {
+      // The kind leads the message so clients can map it to a typed error (quiver.errors).
+      CallStatus status = pe.kind() == PlanException.Kind.DATASET_NOT_FOUND
+          ? CallStatus.NOT_FOUND : CallStatus.INVALID_ARGUMENT;
+      return status.withDescription(pe.kind() + ": " + message(pe)).withCause(pe)
+          .toRuntimeException();
     }
     if (e instanceof MemoryLimitExceeded || e instanceof OutOfMemoryException) {
       return CallStatus.RESOURCE_EXHAUSTED.withDescription(message(e)).withCause(e)

@@ -2,6 +2,8 @@ package dev.quiver.server;
 
 import ch.qos.logback.classic.Level;
 import dev.quiver.engine.dataset.Catalog;
+import dev.quiver.engine.exec.ExecOptions;
+import dev.quiver.engine.exec.QueryEngine;
 import dev.quiver.engine.memory.EngineMemory;
 import dev.quiver.engine.tpch.TpchGenerator;
 import java.io.IOException;
@@ -52,6 +54,11 @@ public final class Main implements Callable<Integer> {
       description = "Off-heap memory limit for datasets and streams, bytes with optional k/m/g "
           + "suffix [QUIVER_MEMORY_LIMIT] (default: ${DEFAULT-VALUE}).")
   String memoryLimit;
+
+  @Option(names = "--threads", defaultValue = "${env:QUIVER_THREADS:-0}",
+      description = "Worker threads per query phase; 0 uses every core [QUIVER_THREADS] "
+          + "(default: ${DEFAULT-VALUE}).")
+  int threads;
 
   @Option(names = "--partition-size", defaultValue = "${env:QUIVER_PARTITION_SIZE:-64m}",
       description = "Target bytes per FlightInfo endpoint; larger datasets are split into "
@@ -158,10 +165,17 @@ public final class Main implements Callable<Integer> {
       LoggerFactory.getLogger(Main.class).info("registered TPC-H sf={} ({} tables) in {} ms",
           tpchScale, catalog.size(), (System.nanoTime() - t0) / 1_000_000);
     }
+    if (threads < 0) {
+      throw new IllegalArgumentException("--threads must be >= 0, got " + threads);
+    }
+    ExecOptions execOptions = threads == 0 ? ExecOptions.defaults()
+        : ExecOptions.defaults().withThreads(threads);
+    QueryEngine engine = new QueryEngine(catalog, execOptions);
     QuiverServer server;
     try {
-      server = QuiverServer.start(config, memory, catalog, new IdentityPlanExecutor(catalog));
+      server = QuiverServer.start(config, memory, catalog, new EnginePlanExecutor(engine));
     } catch (IOException e) {
+      engine.close();
       catalog.close();
       memory.close();
       Throwable cause = e;
@@ -177,6 +191,7 @@ public final class Main implements Callable<Integer> {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } finally {
+        engine.close();
         catalog.close();
         memory.close();
         ((ch.qos.logback.classic.LoggerContext) LoggerFactory.getILoggerFactory()).stop();

@@ -9,13 +9,12 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * Runs a JSON plan for the Flight service.
  *
  * <p>The server only moves batches; everything that interprets a plan sits behind this interface
- * so the query engine can be plugged in without touching the transport code. {@link
- * IdentityPlanExecutor} understands only {@code input} and {@code scan} nodes.
+ * so the query engine can be plugged in without touching the transport code.
  *
  * <p>Errors: {@link dev.quiver.engine.dataset.DatasetNotFound} becomes {@code NOT_FOUND},
  * {@link IllegalArgumentException} (a bad plan, an unknown input) {@code INVALID_ARGUMENT},
  * {@link dev.quiver.engine.memory.MemoryLimitExceeded} {@code RESOURCE_EXHAUSTED}; see {@link
- * FlightErrors}.
+ * FlightErrors}. The production implementation is {@link EnginePlanExecutor}.
  */
 public interface PlanExecutor {
   /**

@@ -109,7 +109,9 @@ public final class PhysicalPlanner {
           out.add(logicalField(fields.get(idx[i]), d));
         }
         unique(out, "scan of " + s.dataset());
-        ScanExec scan = new ScanExec(d, idx, new Schema(out), options.morselRows());
+        // Schema-level metadata describes the dataset, so a scan keeps it.
+        ScanExec scan = new ScanExec(d, idx, new Schema(out, d.schema().getCustomMetadata()),
+            options.morselRows());
         built.add(scan);
         return scan;
       } catch (RuntimeException | Error e) {
