@@ -24,7 +24,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(os.environ.get("QUIVER_BENCH_RESULTS")
+               or Path(__file__).resolve().parent / "results")
+"""Where result files go; ``QUIVER_BENCH_RESULTS`` redirects them (the CI smoke test does)."""
 
 
 @dataclass
@@ -123,6 +125,68 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _proc_status(pid: int | str = "self") -> dict[str, int]:
+    out: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[key] = int(rest.split()[0]) * 1024
+    except OSError:
+        pass
+    return out
+
+
+def rss_bytes(pid: int | str = "self") -> int:
+    """Current resident set size of a process (this one by default), 0 where unknown."""
+    return _proc_status(pid).get("VmRSS", 0)
+
+
+def reset_peak_rss(pid: int | str = "self") -> bool:
+    """Resets a process's peak RSS (``VmHWM``) to its current RSS (Linux >= 4.0,
+    ``/proc/<pid>/clear_refs``); False where the kernel does not allow it."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_since_reset(pid: int | str = "self") -> int:
+    """``VmHWM``: the highest RSS since the last :func:`reset_peak_rss` (or process start)."""
+    st = _proc_status(pid)
+    return st.get("VmHWM", st.get("VmRSS", 0))
+
+
+def memory_probe(fn: Callable[[], Any], pid: int | str = "self") -> dict[str, int]:
+    """Runs ``fn`` once and reports how far the RSS of ``pid`` rose above its level before.
+
+    Returns ``{"rss_before_bytes", "peak_rss_bytes", "peak_rss_delta_bytes"}``: the extra
+    resident memory the run needed at its worst moment (memory a zero-copy path does not
+    spend shows up here). Run it outside the timed rounds, one system at a time.
+    """
+    import gc
+
+    gc.collect()
+    reset_peak_rss(pid)
+    before = rss_bytes(pid)
+    out = fn()
+    peak = peak_rss_since_reset(pid)
+    del out
+    gc.collect()
+    return {"rss_before_bytes": before, "peak_rss_bytes": peak,
+            "peak_rss_delta_bytes": max(0, peak - before)}
+
+
+def load_average() -> tuple[float, float, float] | None:
+    try:
+        return os.getloadavg()
+    except OSError:
+        return None
+
+
 def write_result(
     name: str,
     title: str,
@@ -131,12 +195,16 @@ def write_result(
     baseline: str = "quiver",
     notes: str = "",
     command: str | None = None,
+    **extra: Any,
 ) -> Path:
     """Writes ``results/<name>.json``.
 
     Each case is ``{"case": str, "params": {...}, "results": {system: Timing.to_json()}}``;
     ratios in the report are ``peer median / baseline median`` (> 1 means Quiver is faster for
     times, and the inverse is used for throughput units ending in ``/s``).
+
+    Optional per case: ``"memory": {system: {"peak_rss_delta_bytes": ..., "java_peak_bytes":
+    ...}}``. ``extra`` keys (e.g. ``quick=True``, ``load_average``) are stored at top level.
     """
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -148,6 +216,8 @@ def write_result(
         "system": system_info(),
         "cases": cases,
         "notes": notes,
+        "load_average": {"end": load_average()},
+        **extra,
     }
     out = RESULTS / f"{name}.json"
     out.write_text(json.dumps(payload, indent=2, default=_jsonable))
