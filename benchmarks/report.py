@@ -95,11 +95,19 @@ def _plt():
         return None
 
 
-def _save(fig, img: Path, name: str) -> str:
+def _save(fig, img: Path, name: str, bottom: float = 0.0) -> str:
     img.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     fig.savefig(img / name, dpi=100)
     return name
+
+
+def _short(y: float) -> str:
+    if y != y:  # nan
+        return ""
+    if y >= 100:
+        return f"{y:,.0f}"
+    return f"{y:.2g}" if y < 10 else f"{y:.0f}"
 
 
 def _ratio_chart(res: dict[str, Any], img: Path) -> str | None:
@@ -122,17 +130,18 @@ def _ratio_chart(res: dict[str, Any], img: Path) -> str | None:
                 top = max(top, r)
         bars = ax.bar(xs, ys, width=width * 0.95, label=peer)
         if len(cases) * len(peers) <= 40:
-            ax.bar_label(bars, labels=[f"{y:.2g}" for y in ys], fontsize=7, padding=1)
+            ax.bar_label(bars, labels=[_short(y) for y in ys], fontsize=7, padding=1)
     ax.axhline(1.0, color="black", linewidth=1)
+    long_labels = len(cases) > 4 or max(len(c["case"]) for c in cases) * len(cases) > 80
     ax.set_xticks(range(len(cases)))
-    ax.set_xticklabels([c["case"] for c in cases], rotation=20 if len(cases) > 4 else 0,
-                       ha="right" if len(cases) > 4 else "center", fontsize=8)
+    ax.set_xticklabels([c["case"] for c in cases], rotation=20 if long_labels else 0,
+                       ha="right" if long_labels else "center", fontsize=8)
     ax.set_yscale("log")
     ax.set_ylabel(f"peer {'throughput' if _higher_is_better(unit) else 'time'} ratio\n"
                   f"(>1: {base} faster, <1: peer faster)")
     ax.set_title(f"{res['title']}\nhow many times faster {base} is than each peer", fontsize=10)
     ax.legend(fontsize=8, ncol=min(len(peers), 4), loc="upper left")
-    ax.set_ylim(top=top * 3)
+    ax.set_ylim(top=top * 10)
     ax.grid(axis="y", which="both", alpha=0.25)
     name = _save(fig, img, f"{res['benchmark']}_ratios.png")
     plt.close(fig)
@@ -174,9 +183,10 @@ def _rows_chart(res: dict[str, Any], img: Path) -> str | None:
         ax.set_ylabel("median seconds (bars: min–max)" if res["unit"] == "s" else res["unit"])
         ax.set_title(ser or res["title"], fontsize=10)
         ax.grid(which="both", alpha=0.25)
-        ax.legend(fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
     fig.suptitle(res["title"], fontsize=11)
-    name = _save(fig, img, f"{res['benchmark']}_rows.png")
+    name = _save(fig, img, f"{res['benchmark']}_rows.png", bottom=0.07)
     plt.close(fig)
     return name
 

@@ -104,6 +104,7 @@ def jmh_to_result(results_dir: Path, quick: bool) -> None:
     sys.path.insert(0, str(HERE))
     import harness
 
+    harness.RESULTS = results_dir
     raw_path = results_dir / "jmh-raw.json"
     raw = json.loads(raw_path.read_text())
     cases, units = [], set()
@@ -111,7 +112,7 @@ def jmh_to_result(results_dir: Path, quick: bool) -> None:
         pm = b["primaryMetric"]
         runs = [float(x) for fork in pm.get("rawData", [[pm["score"]]]) for x in fork]
         units.add(pm["scoreUnit"])
-        params = b.get("params") or {}
+        params = {k: (int(v) if str(v).isdigit() else v) for k, v in (b.get("params") or {}).items()}
         name = b["benchmark"].rsplit(".", 2)
         label = ".".join(name[-2:]) + (
             " [" + ", ".join(f"{k}={v}" for k, v in params.items()) + "]" if params else "")
@@ -127,7 +128,8 @@ def jmh_to_result(results_dir: Path, quick: bool) -> None:
                            "runs = every measurement iteration. " +
                            ("Quick mode: 1 warm-up and 2 short iterations, indicative only."
                             if quick else "1 fork, 3 warm-up and 5 measured 1 s iterations."),
-        command="java -jar benchmarks/target/quiver-benchmarks.jar " + " ".join(_jmh_argv(quick)[4:]))
+        command="java -jar benchmarks/target/quiver-benchmarks.jar "
+                + " ".join(_jmh_argv(quick)[4:-2]) + " -rff benchmarks/results/jmh-raw.json")
     raw_path.unlink()
 
 
@@ -264,8 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown suite(s) {unknown}; suites: {names}")
     results_dir = args.results_dir.resolve()
     results_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["QUIVER_BENCH_RESULTS"] = str(results_dir)  # JMH's raw output goes there too
     env = dict(os.environ)
-    env["QUIVER_BENCH_RESULTS"] = str(results_dir)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT / "py"), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
     env.setdefault("PYTHONUNBUFFERED", "1")
