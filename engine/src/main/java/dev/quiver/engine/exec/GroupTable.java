@@ -42,7 +42,7 @@ public final class GroupTable {
   /** Group id of each row, inserting new groups. */
   public int[] findOrInsert(RowKeys k) {
     int n = k.n;
-    int[] out = new int[n];
+    int[] out = dev.quiver.engine.expr.Scratch.ints(n);
     byte[] d = k.data;
     int[] o = k.offsets;
     long[] h = k.hashes;

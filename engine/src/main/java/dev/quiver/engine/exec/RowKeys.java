@@ -39,7 +39,8 @@ public final class RowKeys {
   }
 
   public static RowKeys encode(Vec[] keys, int n) {
-    int[] len = new int[n];
+    int[] len = dev.quiver.engine.expr.Scratch.ints(n);
+    java.util.Arrays.fill(len, 0, n, 0);
     boolean[] anyNull = null;
     for (Vec k : keys) {
       if (k instanceof BytesVec s) {
@@ -62,12 +63,13 @@ public final class RowKeys {
         }
       }
     }
-    int[] offs = new int[n + 1];
+    int[] offs = dev.quiver.engine.expr.Scratch.ints(n + 1);
+    offs[0] = 0;
     for (int i = 0; i < n; i++) {
       offs[i + 1] = offs[i] + len[i];
     }
     byte[] data = new byte[offs[n]];
-    int[] cur = new int[n];
+    int[] cur = dev.quiver.engine.expr.Scratch.ints(n);
     System.arraycopy(offs, 0, cur, 0, n);
     for (Vec k : keys) {
       boolean[] nulls = k.nulls;
@@ -112,7 +114,7 @@ public final class RowKeys {
         }
       }
     }
-    long[] hashes = new long[n];
+    long[] hashes = dev.quiver.engine.expr.Scratch.longs(n);
     for (int i = 0; i < n; i++) {
       hashes[i] = hash(data, offs[i], offs[i + 1] - offs[i]);
     }

@@ -84,6 +84,7 @@ public final class HashJoinExec extends ExecNode {
     if (build != null) {
       return build;
     }
+    int token = dev.quiver.engine.expr.Scratch.pause();
     try {
       long t0 = System.nanoTime();
       Schema rs = right.schema();
@@ -125,6 +126,8 @@ public final class HashJoinExec extends ExecNode {
     } catch (RuntimeException e) {
       buildError = e;
       throw e;
+    } finally {
+      dev.quiver.engine.expr.Scratch.resume(token);
     }
   }
 
@@ -233,11 +236,11 @@ public final class HashJoinExec extends ExecNode {
       try {
         int nl = b.columns().size();
         for (int c = 0; c < nl; c++) {
-          cols.add(Take.take(b.column(c), b.dictionary(c), li, m, schema.getFields().get(c), ctx.allocator()));
+          cols.add(Take.take(b, c, li, m, schema.getFields().get(c), ctx.allocator()));
         }
         Batch rb = bt.batch;
         for (int c = 0; c < rb.columns().size(); c++) {
-          cols.add(Take.take(rb.column(c), null, ri, m, schema.getFields().get(nl + c), ctx.allocator()));
+          cols.add(Take.take(rb, c, ri, m, schema.getFields().get(nl + c), ctx.allocator()));
         }
       } catch (RuntimeException | Error e) {
         for (FieldVector v : cols) {
