@@ -107,6 +107,11 @@ public final class VecReader {
     return any ? nulls : null;
   }
 
+  /** Whether rows are one ascending run (a morsel without a selection). */
+  static boolean contiguous(int[] rows, int n) {
+    return n > 0 && rows[n - 1] - rows[0] == n - 1;
+  }
+
   private static Vec readValues(FieldVector v, int[] rows, int n, boolean[] nulls) {
     ArrowType type = v.getField().getType();
     MinorType mt = v.getMinorType();
@@ -151,6 +156,10 @@ public final class VecReader {
           TIMESTAMPSECTZ, TIMESTAMPMILLITZ, TIMESTAMPMICROTZ, TIMESTAMPNANOTZ -> {
         long a = ((BaseFixedWidthVector) v).getDataBufferAddress();
         long[] out = Scratch.longs(n);
+        if (contiguous(rows, n)) {
+          RawMemory.copyToLongs(a + 8L * rows[0], out, n);
+          return new LongVec(type, out, n, nulls);
+        }
         for (int i = 0; i < n; i++) {
           out[i] = MemoryUtil.getLong(a + 8L * rows[i]);
         }
@@ -183,6 +192,10 @@ public final class VecReader {
       case FLOAT8 -> {
         long a = ((BaseFixedWidthVector) v).getDataBufferAddress();
         double[] out = Scratch.doubles(n);
+        if (contiguous(rows, n)) {
+          RawMemory.copyToDoubles(a + 8L * rows[0], out, n);
+          return new DoubleVec(type, out, n, nulls);
+        }
         for (int i = 0; i < n; i++) {
           out[i] = Double.longBitsToDouble(MemoryUtil.getLong(a + 8L * rows[i]));
         }
