@@ -109,7 +109,15 @@ public final class RowKeys {
           int l = isNull ? 0 : s.length(i);
           data[p] = (byte) (isNull ? 1 : 0);
           INTS.set(data, p + 1, l);
-          System.arraycopy(s.data, s.offsets[i], data, p + 5, l);
+          int so = s.offsets[i];
+          if (l <= 16) {
+            // tiny strings (flags, codes): a plain loop beats arraycopy's call overhead
+            for (int q = 0; q < l; q++) {
+              data[p + 5 + q] = s.data[so + q];
+            }
+          } else {
+            System.arraycopy(s.data, so, data, p + 5, l);
+          }
           cur[i] = p + 5 + l;
         }
       }

@@ -222,10 +222,22 @@ public final class VecReader {
           offs[i + 1] = total;
         }
         byte[] data = new byte[total];
-        for (int i = 0; i < n; i++) {
-          int r = rows[i];
-          int s = MemoryUtil.getInt(oa + 4L * r);
-          MemoryUtil.copyFromMemory(da + s, data, offs[i], offs[i + 1] - offs[i]);
+        if (contiguous(rows, n)) {
+          int s0 = MemoryUtil.getInt(oa + 4L * rows[0]);
+          MemoryUtil.copyFromMemory(da + s0, data, 0, total);
+        } else {
+          for (int i = 0; i < n; i++) {
+            int r = rows[i];
+            int s = MemoryUtil.getInt(oa + 4L * r);
+            int len = offs[i + 1] - offs[i];
+            if (len <= 8) {
+              for (int q = 0; q < len; q++) {
+                data[offs[i] + q] = MemoryUtil.getByte(da + s + q);
+              }
+            } else {
+              MemoryUtil.copyFromMemory(da + s, data, offs[i], len);
+            }
+          }
         }
         return new BytesVec(type, data, offs, n, nulls);
       }
@@ -281,7 +293,9 @@ public final class VecReader {
       long p = va + 16L * rows[i];
       int len = offs[i + 1] - offs[i];
       if (len <= 12) {
-        MemoryUtil.copyFromMemory(p + 4, data, offs[i], len);
+        for (int q = 0; q < len; q++) {
+          data[offs[i] + q] = MemoryUtil.getByte(p + 4 + q);
+        }
       } else {
         int buf = MemoryUtil.getInt(p + 8);
         int off = MemoryUtil.getInt(p + 12);
