@@ -103,11 +103,12 @@ class PyArrowServer(flight.FlightServerBase):
 # ---- the Quiver server ---------------------------------------------------------------------------
 
 class QuiverProcess:
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, jvm_args: list[str] | None = None):
         java = str(find_java_home() / "bin" / "java")
         self.log = tempfile.NamedTemporaryFile(prefix="quiver-bench-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [java, "-Xmx1g", "-XX:+UseParallelGC", "-jar", str(server_jar()), "--port", "0",
+            [java, "-Xmx1g", "-XX:+UseParallelGC", *(jvm_args or []), "-jar", str(server_jar()),
+             "--port", "0",
              "--no-access-log", *args],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
@@ -215,6 +216,11 @@ def main() -> None:
     ap.add_argument("--endpoints", type=int, default=4)
     ap.add_argument("--compression", default=None, help="also time Quiver DoGet with zstd")
     ap.add_argument("--no-save", action="store_true", help="do not write benchmarks/results")
+    ap.add_argument("--cases", default="doget,doput,doexchange,doget_parallel",
+                    help="comma-separated subset of the cases")
+    ap.add_argument("--server-arg", action="append", default=[],
+                    help="extra quiver-server flag, e.g. --server-arg=--flow-window=8m")
+    ap.add_argument("--jvm-arg", action="append", default=[], help="extra JVM flag for Quiver")
     args = ap.parse_args()
 
     table = make_table(args.rows, args.batch_rows)
@@ -223,7 +229,8 @@ def main() -> None:
     print(f"table: {table.num_rows:,} rows, {table.num_columns} columns, {mb:,.1f} MB, "
           f"{len(table.to_batches())} batches of {args.batch_rows:,} rows")
 
-    quiver = QuiverProcess("--partition-size", str(partition), "--memory-limit", "4g")
+    quiver = QuiverProcess("--partition-size", str(partition), "--memory-limit", "4g",
+                           *args.server_arg, jvm_args=args.jvm_arg)
     cpp = PyArrowServer("grpc://127.0.0.1:0", args.endpoints)
     cpp_loc = f"grpc://127.0.0.1:{cpp.port}"
     threading.Thread(target=cpp.serve, daemon=True).start()
@@ -246,7 +253,10 @@ def main() -> None:
         }
         results = []
         print(f"{'case':<16}{'quiver MB/s':>14}{'pyarrow(C++) MB/s':>20}{'ratio':>8}")
+        wanted = args.cases.split(",")
         for case, systems in cases.items():
+            if case not in wanted:
+                continue
             runs = measure(systems, args.repeat)
             mbps = {n: [mb / s for s in r] for n, r in runs.items()}
             q = statistics.median(mbps["quiver"])
