@@ -63,6 +63,10 @@ public final class QuiverServer implements AutoCloseable {
           b.flowControlWindow(config.flowWindowBytes());
         }
         b.maxInboundMessageSize(config.maxMessageBytes());
+        // Netty's default 32-64 KiB write watermarks make HTTP/2 flow control stop and resume
+        // the socket writer every 64 KiB; megabyte batches want a deeper socket queue.
+        b.withChildOption(io.netty.channel.ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new io.netty.channel.WriteBufferWaterMark(1 << 20, 4 << 20));
         b.intercept(new DecodeFailureInterceptor());
         GuardedMarshaller.install(b);
       };

@@ -61,7 +61,7 @@ public final class FilterExec extends ExecNode {
           int n = b.count();
           Vec v = predicate.evaluate(b);
           int[] rows = b.rows();
-          int[] sel = new int[n];
+          int[] sel = dev.quiver.engine.expr.Scratch.ints(n);
           int k = 0;
           if (v instanceof BoolVec p) {
             boolean[] val = p.values;

@@ -71,8 +71,7 @@ public final class ProjectExec extends ExecNode {
                 tp.transfer();
                 out.add((FieldVector) tp.getTo());
               } else {
-                out.add(Take.take(b.column(c.index()), b.dictionary(c.index()), b.rows(), n, f,
-                    ctx.allocator()));
+                out.add(Take.take(b, c.index(), b.rows(), n, f, ctx.allocator()));
               }
             } else {
               out.add(VecWriter.write(e.evaluate(b), f, ctx.allocator()));
