@@ -81,7 +81,7 @@ def _java() -> str:
 def _jmh_argv(quick: bool) -> list[str]:
     raw = Path(os.environ.get("QUIVER_BENCH_RESULTS", HERE / "results")) / "jmh-raw.json"
     timing = (["-f", "1", "-wi", "1", "-i", "2", "-w", "200ms", "-r", "300ms"] if quick else
-              ["-f", "1", "-wi", "3", "-i", "5", "-w", "1s", "-r", "1s"])
+              ["-f", "1", "-wi", "3", "-i", "5", "-w", "1s", "-r", "1s", "-p", "threads=1,2"])
     return [_java(), "--add-opens=java.base/java.nio=org.apache.arrow.memory.core,ALL-UNNAMED",
             "-jar", str(JMH_JAR), *timing, "-rf", "json", "-rff", str(raw)]
 
@@ -123,7 +123,7 @@ def jmh_to_result(results_dir: Path, quick: bool) -> None:
                       "results": {"quiver": t}})
     unit = units.pop() if len(units) == 1 else "mixed (see case)"
     harness.write_result(
-        "jmh", "JMH kernels (engine, per operation)", cases, unit=unit, baseline="quiver",
+        "jmh", "JMH kernels (engine; KernelBench scores are ns per input row)", cases, unit=unit, baseline="quiver",
         quick=quick, notes="JMH score per benchmark (lower is better for time units); "
                            "runs = every measurement iteration. " +
                            ("Quick mode: 1 warm-up and 2 short iterations, indicative only."
