@@ -137,11 +137,11 @@ def _ratio_chart(res: dict[str, Any], img: Path) -> str | None:
     ax.set_xticklabels([c["case"] for c in cases], rotation=20 if long_labels else 0,
                        ha="right" if long_labels else "center", fontsize=8)
     ax.set_yscale("log")
-    ax.set_ylabel(f"peer {'throughput' if _higher_is_better(unit) else 'time'} ratio\n"
-                  f"(>1: {base} faster, <1: peer faster)")
+    ax.set_ylabel((f"{base} throughput ÷ peer throughput" if _higher_is_better(unit) else
+                   f"peer time ÷ {base} time") + f"\n(>1: {base} faster, <1: peer faster)")
     ax.set_title(f"{res['title']}\nhow many times faster {base} is than each peer", fontsize=10)
     ax.legend(fontsize=8, ncol=min(len(peers), 4), loc="upper left")
-    ax.set_ylim(top=top * 10)
+    ax.set_ylim(top=top * 10 if top > 1.5 else 2.5)
     ax.grid(axis="y", which="both", alpha=0.25)
     name = _save(fig, img, f"{res['benchmark']}_ratios.png")
     plt.close(fig)
@@ -268,7 +268,7 @@ def _memory_chart(res: dict[str, Any], img: Path) -> str | None:
         ax.set_xticklabels([c["case"] for c in cases], rotation=20, ha="right", fontsize=8)
         ax.set_ylabel("MB")
         ax.set_title("Java allocator high-water mark", fontsize=10)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="lower right")
         ax.grid(axis="y", alpha=0.25)
     fig.suptitle(f"{res['title']}: memory", fontsize=11)
     name = _save(fig, img, f"{res['benchmark']}_memory.png")
