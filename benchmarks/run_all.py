@@ -6,19 +6,15 @@
 Suites (each in its own process, so one JVM per suite, memory figures per suite, and a crash or
 a timeout in one does not stop the others):
 
-=================  ==========================  =================================================
-suite              script                      results
-=================  ==========================  =================================================
-jmh                benchmarks JMH jar          ``jmh.json`` (engine kernels, ns/op or ns/row)
-tpch               ``tpch_compare.py``         ``tpch.json`` (Q1/Q3/Q5/Q6/Q10 vs DuckDB, polars,
-                                               pandas, PyArrow), ``kernels.json`` (vs Python)
-flight             ``flight_compare.py``       ``flight.json`` (DoGet/DoPut/DoExchange vs the
-                   (over ``flight_throughput``) PyArrow C++ server, by batch size)
-handoff            ``handoff.py``              ``handoff.json`` (in-process handoff vs stock
-                                               exporter, IPC pipe, pickle, by rows)
-java_functions     ``java_functions.py``       ``java_functions.json`` (Java functions vs plain
-                                               Python, NumPy, pandas)
-=================  ==========================  =================================================
+- ``jmh``: the JMH jar (``benchmarks/src``, engine kernels in ns per row) -> ``jmh.json``
+- ``tpch``: ``tpch_compare.py``, TPC-H Q1/Q3/Q5/Q6/Q10 vs DuckDB, polars, pandas, PyArrow
+  -> ``tpch.json``; kernels vs a plain Python loop and NumPy -> ``kernels.json``
+- ``flight``: ``flight_compare.py`` over ``flight_throughput.py``, DoGet/DoPut/DoExchange and
+  parallel DoGet vs the PyArrow (C++) Flight server by batch size -> ``flight.json``
+- ``handoff``: ``handoff.py``, in-process handoff vs the stock exporter, IPC through a pipe and
+  pickle, by rows -> ``handoff.json``
+- ``java_functions``: ``java_functions.py``, Java functions vs plain Python, NumPy, pandas
+  -> ``java_functions.json``
 
 A suite whose script is not on this branch yet is reported as skipped (and fails ``--strict``).
 ``benchmarks/results/run_all.json`` records each suite's status, duration and the machine's load
@@ -123,8 +119,8 @@ def jmh_to_result(results_dir: Path, quick: bool) -> None:
                       "results": {"quiver": t}})
     unit = units.pop() if len(units) == 1 else "mixed (see case)"
     harness.write_result(
-        "jmh", "JMH kernels (engine; KernelBench scores are ns per input row)", cases, unit=unit, baseline="quiver",
-        quick=quick, notes="JMH score per benchmark (lower is better for time units); "
+        "jmh", "JMH kernels (engine; KernelBench scores are ns per input row)", cases,
+        unit=unit, baseline="quiver", quick=quick, notes="JMH score per benchmark (lower is better for time units); "
                            "runs = every measurement iteration. " +
                            ("Quick mode: 1 warm-up and 2 short iterations, indicative only."
                             if quick else "1 fork, 3 warm-up and 5 measured 1 s iterations."),
