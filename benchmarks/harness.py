@@ -52,17 +52,22 @@ class Timing:
 
 def measure(
     systems: Mapping[str, Callable[[], Any]],
-    repeat: int = 5,
+    repeat: int | Mapping[str, int] = 5,
     warmup: int = 1,
     check: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Timing]:
     """Times each callable ``repeat`` times, interleaving systems round by round.
 
     The order rotates every round so no system always runs first (cache, turbo and GC effects).
+    ``repeat`` may map systems to their own counts (a constant-time path can afford hundreds of
+    runs where a copying one gets five): rounds continue while any system still needs runs, and
+    a system that has its count sits the remaining rounds out, so every system's runs are still
+    spread over the same stretch of time as far as its count allows.
     ``check(name, result)`` runs on each warm-up result, outside the timed region, so a fast
     wrong answer cannot win.
     """
     names = list(systems)
+    counts = {n: (repeat[n] if isinstance(repeat, Mapping) else repeat) for n in names}
     for _ in range(warmup):
         for name in names:
             out = systems[name]()
@@ -70,9 +75,13 @@ def measure(
                 check(name, out)
             del out
     runs: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(repeat):
+    most = max(counts.values(), default=0)
+    for r in range(most):
         order = names[r % len(names):] + names[: r % len(names)]
         for name in order:
+            # Spread a system's fewer runs evenly over the rounds instead of bunching them first.
+            if len(runs[name]) >= counts[name] or (r * counts[name]) // most < len(runs[name]):
+                continue
             t0 = time.perf_counter()
             out = systems[name]()
             runs[name].append(time.perf_counter() - t0)

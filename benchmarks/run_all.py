@@ -11,8 +11,8 @@ a timeout in one does not stop the others):
   -> ``tpch.json``; kernels vs a plain Python loop and NumPy -> ``kernels.json``
 - ``flight``: ``flight_compare.py`` over ``flight_throughput.py``, DoGet/DoPut/DoExchange and
   parallel DoGet vs the PyArrow (C++) Flight server by batch size -> ``flight.json``
-- ``handoff``: ``handoff.py``, in-process handoff vs the stock exporter, IPC through a pipe and
-  pickle, by rows -> ``handoff.json``
+- ``handoff``: ``handoff_compare.py`` over ``handoff.py``, in-process handoff vs the stock
+  exporter, IPC through a pipe and pickle, by rows -> ``handoff.json``
 - ``java_functions``: ``java_functions.py``, Java functions vs plain Python, NumPy, pandas
   -> ``java_functions.json``
 
@@ -135,8 +135,7 @@ SUITES = [
           ["tpch", "kernels"], timeout_quick=240, timeout_full=900),
     Suite("flight", lambda q: _py("flight_compare.py", *(["--quick"] if q else [])), ["flight"],
           requires=["flight_throughput.py"], timeout_quick=180, timeout_full=600),
-    Suite("handoff", lambda q: _py("handoff.py", *(["--quick", "--fast-repeat", "50",
-                                                    "--slow-repeat", "3"] if q else [])),
+    Suite("handoff", lambda q: _py("handoff_compare.py", *(["--quick"] if q else [])),
           ["handoff"], requires=["handoff.py"], timeout_quick=180, timeout_full=600),
     Suite("java_functions", lambda q: _py("java_functions.py", *(["--quick"] if q else [])),
           ["java_functions"], requires=["java_functions.py"], timeout_quick=180,
