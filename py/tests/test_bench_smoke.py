@@ -163,3 +163,41 @@ def test_targets_read_ratios_the_right_way_round():
     assert rows["Flight doget ≥ 1.2x PyArrow C++ server"]["measured"].startswith("1.30x")
     assert rows["TPC-H Q1 ≤ 1.0x DuckDB time"]["status"] == report.MISS
     assert rows["TPC-H Q1 2 threads ≥ 1.8x faster than 1"]["measured"] == "1.50x"
+
+
+def test_measure_per_system_counts_spread_the_fewer_runs():
+    log: list[str] = []
+    t = harness.measure({"fast": lambda: log.append("f"), "slow": lambda: log.append("s")},
+                        repeat={"fast": 6, "slow": 2}, warmup=0)
+    assert len(t["fast"].runs) == 6 and len(t["slow"].runs) == 2
+    assert log.index("s") < 2 and log.count("s") == 2
+    assert "".join(log).rindex("s") > 2  # the second slow run is not bunched with the first
+
+
+def test_report_draws_every_chart_kind(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    mem = {"quiver": {"peak_rss_delta_bytes": 1e6, "java_peak_bytes": 3e6,
+                      "java_dataset_bytes": 2e6},
+           "peer": {"peak_rss_delta_bytes": 5e6}}
+    files = {
+        "handoff": _res("handoff", "s", [
+            _case(f"{d} {r}", {"rows": r, "series": d}, quiver=5e-5, peer=r * 1e-9)
+            for d in ("Python -> Java", "Java -> Python") for r in (10**6, 10**7)]),
+        "flight": _res("flight", "MB/s", [
+            {**_case(f"{op} {b}", {"op": op, "batch_rows": b}, quiver=900.0, peer=1000.0),
+             "memory": mem} for op in ("doget", "doput") for b in (16384, 131072)]),
+        "jmh": _res("jmh", "ns/op", [_case("K.sum", {}, quiver=1.5)]),
+    }
+    for name, res in files.items():
+        res["system"] = {"cpus": 2, "memory_bytes": 1 << 30, "versions": {}}
+        (results / f"{name}.json").write_text(json.dumps(res))
+    out = tmp_path / "docs" / "benchmarks.md"
+    subprocess.run([sys.executable, str(BENCH / "report.py"), "--results", str(results),
+                    "--out", str(out), "--img", str(tmp_path / "docs" / "img")], check=True)
+    md = out.read_text()
+    for png in ("handoff_rows.png", "handoff_ratios.png", "flight_batch.png", "flight_ratios.png",
+                "flight_memory.png", "jmh.png"):
+        assert f"(img/{png})" in md
+        assert (tmp_path / "docs" / "img" / png).stat().st_size > 1000
+    assert "quiver loses to: peer" in md
