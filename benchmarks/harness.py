@@ -169,13 +169,11 @@ def peak_rss_since_reset(pid: int | str = "self") -> int:
     return st.get("VmHWM", st.get("VmRSS", 0))
 
 
-def memory_probe(fn: Callable[[], Any], pid: int | str = "self") -> dict[str, int]:
-    """Runs ``fn`` once and reports how far the RSS of ``pid`` rose above its level before.
-
-    Returns ``{"rss_before_bytes", "peak_rss_bytes", "peak_rss_delta_bytes"}``: the extra
-    resident memory the run needed at its worst moment (memory a zero-copy path does not
-    spend shows up here). Run it outside the timed rounds, one system at a time.
-    """
+def run_with_memory(fn: Callable[[], Any], pid: int | str = "self") -> tuple[Any, dict[str, int]]:
+    """Runs ``fn`` once; returns its result and how far the RSS of ``pid`` rose above its level
+    before: ``{"rss_before_bytes", "peak_rss_bytes", "peak_rss_delta_bytes",
+    "rss_retained_bytes"}`` (retained: still resident while the result is alive, e.g. the copy
+    a conversion made; a zero-copy import shows ~0 here)."""
     import gc
 
     gc.collect()
@@ -183,10 +181,25 @@ def memory_probe(fn: Callable[[], Any], pid: int | str = "self") -> dict[str, in
     before = rss_bytes(pid)
     out = fn()
     peak = peak_rss_since_reset(pid)
+    after = rss_bytes(pid)
+    return out, {"rss_before_bytes": before, "peak_rss_bytes": peak,
+                 "peak_rss_delta_bytes": max(0, peak - before),
+                 "rss_retained_bytes": max(0, after - before)}
+
+
+def memory_probe(fn: Callable[[], Any], pid: int | str = "self") -> dict[str, int]:
+    """Runs ``fn`` once and reports how far the RSS of ``pid`` rose above its level before
+    (see :func:`run_with_memory`): the extra resident memory the run needed at its worst moment.
+    Memory a zero-copy path does not spend shows up here. Run it outside the timed rounds, one
+    system at a time. Allocators that keep freed memory (the JVM heap, DuckDB's buffer pool,
+    jemalloc/mimalloc arenas) reuse what earlier runs left, so this is a lower bound for them.
+    """
+    import gc
+
+    out, m = run_with_memory(fn, pid)
     del out
     gc.collect()
-    return {"rss_before_bytes": before, "peak_rss_bytes": peak,
-            "peak_rss_delta_bytes": max(0, peak - before)}
+    return m
 
 
 def load_average() -> tuple[float, float, float] | None:

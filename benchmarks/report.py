@@ -429,6 +429,17 @@ def _section(res: dict[str, Any], img: Path, img_rel: str) -> str:
                 by_peer.setdefault(s, []).append(case)
             lines += ["", f"{base} loses to: " + "; ".join(
                 f"{s} ({', '.join(cs)})" for s, cs in by_peer.items()) + "."]
+    load = res.get("load_memory")
+    if load:
+        lines += ["", f"Memory to give each system the same {_mb(load['arrow_bytes'])} of Arrow "
+                      "tables before any query (rise of this process's resident set; a zero-copy "
+                      "import keeps the caller's buffers and adds ~0):", "",
+                  "| system | resident after (kept) | peak during | Java allocator accounts |",
+                  "|---|---:|---:|---:|"]
+        for s, m in load["systems"].items():
+            lines.append(f"| {s} | {_mb(m.get('rss_retained_bytes'))} | "
+                         f"{_mb(m.get('peak_rss_delta_bytes'))} | "
+                         f"{_mb(m.get('java_allocated_bytes'))} |")
     mem_cases = [c for c in res["cases"] if c.get("memory")]
     if mem_cases:
         msys = list(dict.fromkeys(s for c in mem_cases for s in c["memory"]))
