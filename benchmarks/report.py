@@ -487,9 +487,9 @@ def _conditions(results_dir: Path) -> list[str]:
     for s in run.get("suites", []):
         def la(v):
             return " / ".join(f"{x:.1f}" for x in v) if v else "—"
+        note = "; ".join(([s["reason"]] if s.get("reason") else []) + s.get("problems", []))
         lines.append(f"| {s['suite']} | {s['status']} | {s.get('seconds', '—')} | "
-                     f"{la(s.get('load_before'))} | {la(s.get('load_after'))} | "
-                     f"{s.get('reason') or '; '.join(s.get('problems', []))} |")
+                     f"{la(s.get('load_before'))} | {la(s.get('load_after'))} | {note} |")
     lines.append("")
     return lines
 

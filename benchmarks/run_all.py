@@ -53,11 +53,17 @@ class Suite:
     post: Callable[[Path, bool], None] | None = None
 
 
+# ``--script NAME=PATH`` replaces a benchmark script (e.g. a branch's version not merged yet).
+SCRIPT_OVERRIDES: dict[str, Path] = {}
+
+
 def _py(script: str, *args: str) -> list[str]:
-    return [sys.executable, str(HERE / script), *args]
+    return [sys.executable, str(SCRIPT_OVERRIDES.get(script, HERE / script)), *args]
 
 
 def _find_module(name: str) -> bool:
+    if name in SCRIPT_OVERRIDES:
+        return SCRIPT_OVERRIDES[name].exists()
     paths = [HERE, *(Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
     return any((p / name).exists() for p in paths)
 
@@ -184,6 +190,10 @@ def _loadavg() -> list[float] | None:
 
 def run_suite(suite: Suite, quick: bool, results_dir: Path, env: dict[str, str]) -> dict[str, Any]:
     status: dict[str, Any] = {"suite": suite.name, "produces": suite.produces}
+    overridden = [f"{k} from {v}" for k, v in SCRIPT_OVERRIDES.items()
+                  if k in suite.requires or k in " ".join(suite.argv(quick))]
+    if overridden:
+        status["reason"] = "ran " + ", ".join(overridden)
     missing = [r for r in suite.requires if not _find_module(r)]
     reason = (f"{', '.join(missing)} not on this branch yet" if missing else
               _jmh_has_benchmarks() if suite.name == "jmh" else None)
@@ -252,7 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results-dir", type=Path, default=HERE / "results")
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--strict", action="store_true", help="exit 1 if any suite was skipped")
+    ap.add_argument("--script", action="append", default=[], metavar="NAME=PATH",
+                    help="run PATH instead of benchmarks/NAME (recorded in the report)")
     args = ap.parse_args(argv)
+    for spec in args.script:
+        name, _, path = spec.partition("=")
+        SCRIPT_OVERRIDES[name] = Path(path).resolve()
 
     names = [s.name for s in SUITES]
     wanted = args.only.split(",") if args.only else names
