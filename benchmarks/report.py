@@ -54,6 +54,13 @@ def _mb(b: float | None) -> str:
     return "—" if b is None else f"{b / 1e6:,.0f} MB"
 
 
+def _x(r: float) -> str:
+    """A ratio for a table: 2 decimals when small, thousands separators when large."""
+    if r != r:
+        return "—"
+    return f"{r:,.0f}x" if r >= 100 else f"{r:.1f}x" if r >= 10 else f"{r:.2f}x"
+
+
 def _higher_is_better(unit: str) -> bool:
     return unit.endswith("/s") or unit in ("ops/s", "ops/ms", "ops/us", "ops/ns")
 
@@ -397,7 +404,7 @@ def _section(res: dict[str, Any], img: Path, img_rel: str) -> str:
     lines.append(f"Versions: {versions}")
     lines.append("")
     peers = [s for s in systems if s != base]
-    head = ["case"] + [f"{s} median (min–max)" for s in systems] + [f"{s} ÷ {base}" for s in peers]
+    head = ["case"] + [f"{s} median (min–max)" for s in systems] + [f"{base} vs {s}" for s in peers]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|---|" + "---:|" * (len(head) - 1))
     for c in res["cases"]:
@@ -413,7 +420,7 @@ def _section(res: dict[str, Any], img: Path, img_rel: str) -> str:
                 row.append("—")
             else:
                 r = _ratio(t["median"], b["median"], unit)
-                row.append(f"**{r:.2f}x**" if r < 1 else f"{r:.2f}x")
+                row.append(f"**{_x(r)}**" if r < 1 else _x(r))
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
     if peers:
@@ -463,7 +470,10 @@ def _section(res: dict[str, Any], img: Path, img_rel: str) -> str:
                 row.append(cell)
             lines.append("| " + " | ".join(row) + " |")
     for chart in charts(res, img):
-        lines += ["", f"![{res['title']}]({img_rel}/{chart})"]
+        kind = chart.rsplit("_", 1)[-1].removesuffix(".png") if "_" in chart else "medians"
+        alt = {"ratios": "ratios against each peer", "rows": "time against rows",
+               "batch": "throughput against batch size", "memory": "memory"}.get(kind, kind)
+        lines += ["", f"![{res['title']}: {alt}]({img_rel}/{chart})"]
     if res.get("notes"):
         lines += ["", res["notes"]]
     lines.append("")
