@@ -202,7 +202,9 @@ def pyarrow_q1(t: pa.Table):
         f = t.filter(pc.field("l_shipdate") <= pc.scalar(dt.date(1998, 9, 2)))
         one = pa.scalar(1, pa.decimal128(15, 2))
         disc_price = pc.multiply(f["l_extendedprice"], pc.subtract(one, f["l_discount"]))
-        charge = pc.multiply(disc_price, pc.add(one, f["l_tax"]))
+        # Arrow's decimal multiply adds precisions (p1 + p2 + 1 <= 38): narrow the operands first.
+        charge = pc.multiply(pc.cast(disc_price, pa.decimal128(34, 4)),
+                             pc.cast(pc.add(one, f["l_tax"]), pa.decimal128(3, 2)))
         g = pa.table({"l_returnflag": f["l_returnflag"], "l_linestatus": f["l_linestatus"],
                       "q": f["l_quantity"], "p": f["l_extendedprice"], "dp": disc_price, "ch": charge,
                       "d": f["l_discount"]})
