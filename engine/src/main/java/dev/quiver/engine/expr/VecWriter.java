@@ -103,10 +103,7 @@ public final class VecWriter {
       }
       case BIGINT, UINT8, DATEMILLI, TIMESTAMPSEC, TIMESTAMPMILLI, TIMESTAMPMICRO, TIMESTAMPNANO,
           TIMESTAMPSECTZ, TIMESTAMPMILLITZ, TIMESTAMPMICROTZ, TIMESTAMPNANOTZ -> {
-        long[] x = ((LongVec) vec).values;
-        for (int i = 0; i < n; i++) {
-          MemoryUtil.putLong(a + 8L * i, x[i]);
-        }
+        RawMemory.copyFromLongs(((LongVec) vec).values, a, n);
       }
       case DECIMAL -> {
         long[] x = ((LongVec) vec).values;
@@ -122,10 +119,7 @@ public final class VecWriter {
         }
       }
       case FLOAT8 -> {
-        double[] x = ((DoubleVec) vec).values;
-        for (int i = 0; i < n; i++) {
-          MemoryUtil.putLong(a + 8L * i, Double.doubleToRawLongBits(x[i]));
-        }
+        RawMemory.copyFromDoubles(((DoubleVec) vec).values, a, n);
       }
       case BIT -> {
         boolean[] x = ((BoolVec) vec).values;
