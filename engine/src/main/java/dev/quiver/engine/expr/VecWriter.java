@@ -6,7 +6,6 @@ import org.apache.arrow.vector.BaseFixedWidthVector;
 import org.apache.arrow.vector.BaseLargeVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthViewVector;
-import org.apache.arrow.vector.BitVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.types.Types.MinorType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -171,10 +170,5 @@ public final class VecWriter {
       c += nulls[i] ? 1 : 0;
     }
     return c;
-  }
-
-  /** Unused bit-vector accessor kept for symmetry with the reader. */
-  static boolean bit(BitVector v, int i) {
-    return v.get(i) != 0;
   }
 }
