@@ -67,8 +67,7 @@ public final class QuiverServer implements AutoCloseable {
         // the socket writer every 64 KiB; megabyte batches want a deeper socket queue.
         b.withChildOption(io.netty.channel.ChannelOption.WRITE_BUFFER_WATER_MARK,
             new io.netty.channel.WriteBufferWaterMark(1 << 20, 4 << 20));
-        b.intercept(new DecodeFailureInterceptor());
-        GuardedMarshaller.install(b);
+        DecodeFailureInterceptor.install(b);
       };
       FlightServer.Builder builder = FlightServer.builder(transport, bind, producer)
           .middleware(CallTracker.KEY, new CallTracker.Factory())
