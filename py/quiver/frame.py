@@ -118,14 +118,14 @@ class Frame:
         return json.dumps(self.to_plan(), indent=indent)
 
     def explain(self) -> str:
-        """A readable tree of the plan with each node's output columns.
+        """A readable tree of the plan as it will be sent (scans list the columns they read).
 
         >>> import pyarrow as pa, quiver as qv
         >>> f = qv.Frame.from_schema(pa.schema([("x", pa.int64())]), "t")
         >>> print(f.filter(qv.col("x") > 1).limit(3).explain())
         limit 3
           filter (x > 1)
-            scan t [x]
+            scan t
         """
         lines: list[str] = []
         _explain(self.to_plan()["plan"], 0, lines)
