@@ -23,7 +23,11 @@ public final class UdfCatalog {
     SCALAR, BATCH, OBJECT
   }
 
-  /** One registered class. */
+  /**
+   * One registered class. {@code kind} is its primary kind (scalar before batch); a class that
+   * implements both {@link ScalarUdf} and {@link BatchUdf} is usable both ways, so one kernel
+   * serves plans and whole-stream calls.
+   */
   public record Entry(String name, String className, Kind kind, String description,
       Class<? extends QuiverUdf> type) {}
 
@@ -98,6 +102,15 @@ public final class UdfCatalog {
     return entries;
   }
 
+  /** Whether a class can act as {@code kind} (a class may be both scalar and batch UDF). */
+  public static boolean implementsKind(Class<?> type, Kind kind) {
+    return switch (kind) {
+      case SCALAR -> ScalarUdf.class.isAssignableFrom(type);
+      case BATCH -> BatchUdf.class.isAssignableFrom(type);
+      case OBJECT -> ObjectUdf.class.isAssignableFrom(type);
+    };
+  }
+
   /** The entry for a registered name (case-insensitive) or class name, or null. */
   public Entry find(String nameOrClass) {
     Entry e = byKey.get(nameOrClass);
@@ -119,7 +132,7 @@ public final class UdfCatalog {
           + ". Is its jar on the class path and listed in META-INF/services/"
           + QuiverUdf.class.getName() + "?");
     }
-    if (e.kind() != kind) {
+    if (!implementsKind(e.type(), kind)) {
       throw new UdfException("'" + nameOrClass + "' is a " + e.kind().name().toLowerCase(Locale.ROOT)
           + " UDF, not a " + kind.name().toLowerCase(Locale.ROOT) + " one");
     }
@@ -184,6 +197,12 @@ public final class UdfCatalog {
       node.put("name", e.name());
       node.put("class", e.className());
       node.put("kind", e.kind().name().toLowerCase(Locale.ROOT));
+      var kinds = node.putArray("kinds");
+      for (Kind k : Kind.values()) {
+        if (implementsKind(e.type(), k)) {
+          kinds.add(k.name().toLowerCase(Locale.ROOT));
+        }
+      }
       node.put("description", e.description());
       if (e.kind() == Kind.OBJECT) {
         var methods = node.putArray("methods");
