@@ -21,6 +21,7 @@ import json
 import threading
 import uuid
 import weakref
+from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 import pyarrow as pa
@@ -30,9 +31,116 @@ from .errors import PlanError
 from .expr import Call, Expr, SCALAR_FUNCTIONS
 from .frame import Frame
 
-__all__ = ["Engine", "JavaFunction", "JavaObject", "TempDataset"]
+__all__ = ["Engine", "JavaFunction", "JavaObject", "TempDataset", "DatasetInfo",
+           "StreamResult"]
 
 TEMP_PREFIX = "_qv_tmp_"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the engine knows about a dataset: no data is read to produce it."""
+
+    name: str
+    num_rows: int
+    num_batches: int
+    nbytes: int
+    schema: pa.Schema
+
+
+class StreamResult:
+    """A result read from a stream (the remote engine's :meth:`Engine.get`), with the same
+    methods as the in-process ``quiver._bridge.Result``: the first full read keeps the table so
+    it can be read again; :meth:`batches` streams once if nothing was kept yet.
+    """
+
+    def __init__(self, reader: pa.RecordBatchReader) -> None:
+        self._reader: pa.RecordBatchReader | None = reader
+        self._schema = reader.schema
+        self._table: pa.Table | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self._schema
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        with self._lock:
+            if self._table is not None:
+                yield from self._table.to_batches()
+                return
+            reader, self._reader = self._reader, None
+        if reader is None:
+            raise RuntimeError("this result was already streamed; it can be read only once")
+        try:
+            yield from reader
+        finally:
+            reader.close()
+
+    def to_arrow(self) -> pa.Table:
+        with self._lock:
+            if self._table is None:
+                reader, self._reader = self._reader, None
+                if reader is None:
+                    raise RuntimeError("this result was already streamed; it can be read only "
+                                       "once")
+                try:
+                    self._table = reader.read_all()
+                finally:
+                    reader.close()
+            return self._table
+
+    def to_numpy(self, column: "str | int | None" = None) -> Any:
+        """NumPy arrays: one column, or a dict of all (zero-copy where Arrow allows)."""
+        table = self.to_arrow()
+        if column is None:
+            if table.num_columns == 1:
+                return _column_numpy(table.column(0))
+            return {n: _column_numpy(table.column(n)) for n in table.column_names}
+        return _column_numpy(table.column(column))
+
+    def to_pandas(self, **kwargs: Any) -> Any:
+        return self.to_arrow().to_pandas(**kwargs)
+
+    def to_polars(self) -> Any:
+        import polars as pl
+
+        return pl.from_arrow(self.to_arrow())
+
+    @property
+    def num_rows(self) -> int:
+        return self.to_arrow().num_rows
+
+    def __len__(self) -> int:
+        return self.num_rows
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        return self.to_arrow().__arrow_c_stream__(requested_schema)
+
+    def __arrow_c_schema__(self) -> Any:
+        return self._schema.__arrow_c_schema__()
+
+    def close(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+    def __enter__(self) -> "StreamResult":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        n = f"{self._table.num_rows} rows" if self._table is not None else "not read yet"
+        return f"<quiver.StreamResult {n}; schema: {', '.join(self._schema.names)}>"
+
+
+def _column_numpy(col: pa.ChunkedArray) -> Any:
+    if col.num_chunks == 1 and col.null_count == 0 and (
+            pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+        return col.chunk(0).to_numpy(zero_copy_only=True)
+    return col.to_numpy()
 
 
 class TempDataset:
@@ -61,21 +169,32 @@ class Engine(abc.ABC):
 
     # ---- primitives a subclass provides ------------------------------------------------------
     @abc.abstractmethod
-    def _put_reader(self, name: str, reader: pa.RecordBatchReader, append: bool) -> None:
-        """Stores a stream under ``name`` (atomically: nothing is visible unless it all
-        arrived)."""
+    def put(self, name: str, data: Any, *, mode: str = "replace") -> "DatasetInfo":
+        """Stores ``data`` as dataset ``name`` (``mode`` "replace" or "append"), atomically:
+        nothing is visible unless all of it arrived.
+
+        ``data`` is anything :mod:`quiver._data` accepts: pyarrow, pandas, polars, a dict of
+        NumPy arrays, a DuckDB relation, any ``__arrow_c_stream__`` producer, or a
+        :class:`~quiver.Frame` (its result is stored).
+
+        >>> eng.put("t", {"x": [1, 2, 3]})                    # doctest: +SKIP
+        DatasetInfo(name='t', num_rows=3, ...)
+        """
 
     @abc.abstractmethod
-    def _get_reader(self, name: str) -> pa.RecordBatchReader:
-        """Streams a dataset."""
+    def get(self, name: str) -> Any:
+        """Dataset ``name`` as a result object: ``.to_arrow()``, ``.to_pandas()``,
+        ``.to_polars()``, ``.to_numpy()``, ``.batches()``, ``.schema``, and the Arrow PyCapsule
+        protocol (so ``pa.table(r)``, ``pl.DataFrame(r)`` and DuckDB read it directly)."""
 
     @abc.abstractmethod
-    def list(self) -> list[str]:
-        """Names of the datasets, sorted."""
+    def list(self) -> "list[DatasetInfo]":
+        """Every dataset (name, rows, batches, bytes, schema), sorted by name."""
 
     @abc.abstractmethod
-    def drop(self, name: str) -> None:
-        """Drops a dataset; raises :class:`~quiver.errors.DatasetNotFound` if absent."""
+    def drop(self, name: str, *, missing_ok: bool = False) -> bool:
+        """Drops a dataset; raises :class:`~quiver.errors.DatasetNotFound` if absent unless
+        ``missing_ok``. Returns whether something was dropped."""
 
     @abc.abstractmethod
     def schema(self, name: str) -> pa.Schema:
@@ -119,32 +238,12 @@ class Engine(abc.ABC):
         self.close()
 
     # ---- datasets ------------------------------------------------------------------------------
-    def put(self, name: str, data: Any, *, mode: str = "replace") -> None:
-        """Stores ``data`` as dataset ``name`` (``mode`` "replace" or "append").
-
-        ``data`` is anything :mod:`quiver._data` accepts: pyarrow, pandas, polars, a dict of
-        NumPy arrays, a DuckDB relation, any ``__arrow_c_stream__`` producer.
-
-        >>> eng.put("t", {"x": [1, 2, 3]})                    # doctest: +SKIP
-        """
-        if mode not in ("replace", "append"):
-            raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
-        if isinstance(data, Frame):
-            reader = data.to_batches()
-        else:
-            reader = _data.to_reader(data)
-        self._put_reader(name, reader, mode == "append")
-
-    def get(self, name: str) -> pa.Table:
-        """Dataset ``name`` as a ``pyarrow.Table``."""
-        reader = self._get_reader(name)
-        try:
-            return reader.read_all()
-        finally:
-            reader.close()
+    def names(self) -> "list[str]":
+        """Dataset names, sorted."""
+        return [d.name for d in self.list()]
 
     def __contains__(self, name: str) -> bool:
-        return name in self.list()
+        return name in self.names()
 
     # ---- frames --------------------------------------------------------------------------------
     def table(self, name: str) -> Frame:
@@ -182,7 +281,7 @@ class Engine(abc.ABC):
         if eng is None:
             return
         try:
-            eng.drop(name)
+            eng.drop(name, missing_ok=True)
         except Exception:  # noqa: BLE001 - best effort at garbage collection time
             pass
 

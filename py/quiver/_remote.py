@@ -25,8 +25,9 @@ from typing import Any, Iterator, Mapping
 import pyarrow as pa
 import pyarrow.flight as fl
 
-from . import _progress
-from ._engine import Engine
+from . import _data, _progress
+from ._engine import TEMP_PREFIX, DatasetInfo, Engine, StreamResult
+from .frame import Frame
 from ._errmap import from_flight
 from .errors import DatasetNotFound, PlanError
 
@@ -68,6 +69,13 @@ class RemoteEngine(Engine):
         self._client.close()
 
     # ---- datasets ------------------------------------------------------------------------------
+    def put(self, name: str, data: Any, *, mode: str = "replace") -> DatasetInfo:
+        if mode not in ("replace", "append"):
+            raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
+        reader = data.to_batches() if isinstance(data, Frame) else _data.to_reader(data)
+        self._put_reader(name, reader, mode == "append")
+        return self.info(name)
+
     def _put_reader(self, name: str, reader: pa.RecordBatchReader, append: bool) -> None:
         path = [name, "append"] if append else [name]
         desc = fl.FlightDescriptor.for_path(*path)
@@ -83,6 +91,17 @@ class RemoteEngine(Engine):
         except Exception as e:  # noqa: BLE001
             raise from_flight(e) from None
 
+    def get(self, name: str) -> StreamResult:
+        return StreamResult(self._get_reader(name))
+
+    def info(self, name: str) -> DatasetInfo:
+        """Rows, batches, bytes and schema of a dataset (GetFlightInfo; reads no data)."""
+        try:
+            fi = self._client.get_flight_info(fl.FlightDescriptor.for_path(name), self._options)
+        except Exception as e:  # noqa: BLE001
+            raise _not_found(from_flight(e)) from None
+        return _info(name, fi)
+
     def _get_reader(self, name: str) -> pa.RecordBatchReader:
         try:
             stream = self._client.do_get(fl.Ticket(name.encode()), self._stream_options)
@@ -90,24 +109,27 @@ class RemoteEngine(Engine):
         except Exception as e:  # noqa: BLE001
             raise from_flight(e) from None
 
-    def list(self) -> list[str]:
+    def list(self) -> list[DatasetInfo]:
         try:
-            names = []
-            for info in self._client.list_flights(b"", self._options):
-                path = info.descriptor.path
-                if path:
-                    names.append(_text(path[0]))
+            out = []
+            for fi in self._client.list_flights(b"", self._options):
+                path = fi.descriptor.path
+                if path and not _text(path[0]).startswith(TEMP_PREFIX):
+                    out.append(_info(_text(path[0]), fi))
         except Exception as e:  # noqa: BLE001
             raise from_flight(e) from None
-        return sorted(n for n in names if not n.startswith("_qv_tmp_"))
+        return sorted(out, key=lambda d: d.name)
 
-    def drop(self, name: str) -> None:
+    def drop(self, name: str, *, missing_ok: bool = False) -> bool:
         try:
             for _ in self._client.do_action(fl.Action("drop", name.encode()), self._options):
                 pass
+            return True
         except Exception as e:  # noqa: BLE001
-            err = from_flight(e)
-            if isinstance(err, DatasetNotFound) or "not found" in str(err).lower():
+            err = _not_found(from_flight(e))
+            if isinstance(err, DatasetNotFound):
+                if missing_ok:
+                    return False
                 raise DatasetNotFound(f"dataset '{name}' not found") from None
             raise err from None
 
@@ -116,10 +138,7 @@ class RemoteEngine(Engine):
             return self._client.get_schema(fl.FlightDescriptor.for_path(name),
                                            self._options).schema
         except Exception as e:  # noqa: BLE001
-            err = from_flight(e)
-            if not isinstance(err, DatasetNotFound) and "not found" in str(err).lower():
-                err = DatasetNotFound(str(err))
-            raise err from None
+            raise _not_found(from_flight(e)) from None
 
     def stats(self) -> dict:
         """The server's ``stats`` action: memory, datasets, active streams."""
@@ -256,6 +275,18 @@ def _drain_metadata(meta: Any) -> None:
             pass
     except Exception:  # noqa: BLE001 - the put result carries the error, if any
         pass
+
+
+def _not_found(err: Exception) -> Exception:
+    if not isinstance(err, DatasetNotFound) and "not found" in str(err).lower() and (
+            "dataset" in str(err).lower()):
+        return DatasetNotFound(str(err))
+    return err
+
+
+def _info(name: str, fi: Any) -> DatasetInfo:
+    return DatasetInfo(name, int(fi.total_records), len(fi.endpoints), int(fi.total_bytes),
+                       fi.schema)
 
 
 def _text(b: Any) -> str:
