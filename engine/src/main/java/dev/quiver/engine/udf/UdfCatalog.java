@@ -127,8 +127,8 @@ public final class UdfCatalog {
       TreeSet<String> known = new TreeSet<>();
       entries.stream().filter(x -> x.kind() == kind)
           .forEach(x -> known.add(x.name() + " (" + x.className() + ")"));
-      throw new UdfException("no " + kind.name().toLowerCase(Locale.ROOT) + " UDF named '"
-          + nameOrClass + "'; registered: " + (known.isEmpty() ? "none" : String.join(", ", known))
+      throw new UdfException("unknown function '" + nameOrClass + "': no "
+          + kind.name().toLowerCase(Locale.ROOT) + " UDF of that name or class; registered: " + (known.isEmpty() ? "none" : String.join(", ", known))
           + ". Is its jar on the class path and listed in META-INF/services/"
           + QuiverUdf.class.getName() + "?");
     }
