@@ -7,7 +7,8 @@ Wire contract (docs/server.md of the Flight server):
 * plans: DoGet with the plan document as ticket, GetSchema with the plan as command descriptor;
   a plan with an ``input`` node named ``"input"`` runs through DoExchange (the client streams
   its batches while reading results);
-* Java functions: DoExchange with a command ``{"udf": {...}}`` (see docs/java-functions.md).
+* Java functions: DoExchange with a command ``{"udf": {...}}`` (see docs/java-functions.md and
+  ``dev.quiver.engine.udf.UdfService``).
 
 >>> import quiver as qv
 >>> eng = qv.connect("grpc://127.0.0.1:8815", token="s3cret")   # doctest: +SKIP
@@ -239,9 +240,9 @@ class RemoteEngine(Engine):
                               name)
 
     def _udf_new(self, class_name: str, args: dict) -> Any:
-        # The server keeps one instance per (class, arguments); creating it here checks that
-        # the class exists and constructs it once.
-        self._action_json("udf.new", json.dumps({"object": class_name, "args": args}).encode())
+        # The server keeps one instance per (class, arguments); this builds it now so a bad
+        # argument fails here rather than at the first call.
+        self._udf_command({"object": class_name, "args": args})
         return (class_name, args)
 
     def _udf_method(self, handle: Any, method: str, reader: pa.RecordBatchReader, args: dict
@@ -253,8 +254,15 @@ class RemoteEngine(Engine):
 
     def _udf_close(self, handle: Any) -> None:
         class_name, ctor_args = handle
-        self._action_json("udf.close",
-                          json.dumps({"object": class_name, "args": ctor_args}).encode())
+        self._udf_command({"object": class_name, "args": ctor_args, "close": True})
+
+    def _udf_command(self, udf: dict) -> None:
+        empty = pa.RecordBatchReader.from_batches(pa.schema([]), [])
+        out = self._exchange(json.dumps({"udf": udf}), empty, "udf")
+        try:
+            out.read_all()
+        finally:
+            out.close()
 
 
 def _mapped(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:

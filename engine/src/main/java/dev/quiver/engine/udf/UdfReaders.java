@@ -30,6 +30,35 @@ public final class UdfReaders {
     return new SingleReader(result, allocator);
   }
 
+  /** A reader with no columns and no batches (the answer of commands that return nothing). */
+  public static ArrowReader empty(BufferAllocator allocator) {
+    return new EmptyReader(allocator);
+  }
+
+  private static final class EmptyReader extends ArrowReader {
+    EmptyReader(BufferAllocator allocator) {
+      super(allocator);
+    }
+
+    @Override
+    public boolean loadNextBatch() {
+      return false;
+    }
+
+    @Override
+    public long bytesRead() {
+      return 0;
+    }
+
+    @Override
+    protected void closeReadSource() {}
+
+    @Override
+    protected Schema readSchema() {
+      return new Schema(List.of());
+    }
+  }
+
   private static final class MappingReader extends ArrowReader {
     private final ArrowReader input;
     private final Schema schema;

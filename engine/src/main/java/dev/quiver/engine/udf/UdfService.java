@@ -16,7 +16,9 @@ import org.apache.arrow.vector.ipc.ArrowReader;
  *       BatchUdf} over the exchanged stream;
  *   <li>DoExchange {@code {"udf": {"object": "com.acme.Model", "args": {...}, "method":
  *       "predict", "method_args": {...}}}}: calls a method of the object built with those
- *       constructor arguments;
+ *       constructor arguments; without {@code "method"} it only builds the object (so a bad
+ *       argument fails at construction), with {@code "close": true} it releases it; both
+ *       answer with an empty stream;
  *   <li>DoAction {@code udf.new} / {@code udf.close} with body {@code {"object": ..., "args":
  *       ...}}: builds (once) or releases that object; {@code udf.list}: {@link
  *       UdfCatalog#describeJson()}.
@@ -74,7 +76,17 @@ public final class UdfService implements AutoCloseable {
           allocator);
     }
     if (udf.has("object")) {
-      UdfInstance obj = object(text(udf, "object"), UdfArgs.of(udf.get("args")));
+      String cls = text(udf, "object");
+      UdfArgs args = UdfArgs.of(udf.get("args"));
+      if (udf.path("close").asBoolean(false)) {
+        action("udf.close", JSON.createObjectNode().put("object", cls)
+            .set("args", JSON.readTree(args.toJson())).toString());
+        return UdfReaders.empty(allocator);
+      }
+      UdfInstance obj = object(cls, args);
+      if (!udf.has("method")) {
+        return UdfReaders.empty(allocator); // construction only: errors surface now
+      }
       return obj.call(text(udf, "method"), input, UdfArgs.of(udf.get("method_args")), allocator);
     }
     throw new UdfException("a UDF command needs \"operator\" or \"object\"; got " + udf);

@@ -190,6 +190,21 @@ class UdfCatalogTest {
         assertEquals(List.of(1.0), drain(out));
       }
       assertThrows(UdfException.class, () -> s.action("udf.bogus", "{}"));
+      // construction and release through exchange commands (what the Python client sends)
+      try (XReader in = new XReader(a, List.of());
+          ArrowReader out = s.execute("{\"udf\": {\"object\": \"linear\", \"args\": "
+              + "{\"w\": 5}}}", in, a)) {
+        assertFalse(out.loadNextBatch());
+      }
+      UdfException missing = assertThrows(UdfException.class, () -> s.execute(
+          "{\"udf\": {\"object\": \"linear\", \"args\": {}}}", null, a));
+      assertEquals("missing argument 'w'", missing.getMessage());
+      try (ArrowReader out = s.execute("{\"udf\": {\"object\": \"linear\", \"args\": "
+          + "{\"w\": 5}, \"close\": true}}", null, a)) {
+        assertFalse(out.loadNextBatch());
+      }
+      // the {w:3} object, the object whose open() failed (closed at once), the {w:5} object
+      assertEquals(closedBefore + 3, TestUdfs.Linear.closed);
     }
   }
 }
