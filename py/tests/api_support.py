@@ -113,10 +113,28 @@ def _load_tpch_local(eng, scale: float) -> None:
         Tpch(scale).loadAll(eng.catalog)
 
 
+def _require(what: str, check) -> None:
+    try:
+        check()
+    except (qv.JarNotFound, ImportError) as e:
+        pytest.skip(f"{what} not available: {e}")
+
+
 @pytest.fixture(scope="session")
 def local_engine():
+    from quiver._engine import Engine
+
+    _require("engine jar", qv.engine_jar)
+    _require("in-process engine", lambda: __import__("quiver._local"))
+    from quiver._local import LocalEngine
+
+    if not issubclass(LocalEngine, Engine):
+        pytest.skip("the in-process engine does not implement quiver.Engine on this branch yet")
     jar = example_jar()
-    eng = qv.local(classpath=(str(jar),))
+    try:
+        eng = qv.local(classpath=(str(jar),))
+    except ValueError:  # the JVM already runs with other options in this process
+        eng = qv.local()
     eng.load_jar(jar)  # no-op when the jar is already on the JVM class path
     _load_tpch_local(eng, TPCH_SCALE)
     return eng
@@ -124,6 +142,7 @@ def local_engine():
 
 @pytest.fixture(scope="session")
 def remote_engine() -> Iterator:
+    _require("server jar", qv.server_jar)
     jar = example_jar()
     server = start_server("--tpch-scale", str(TPCH_SCALE), classpath=[jar])
     eng = qv.connect(server.uri)

@@ -94,7 +94,7 @@ def test_unsupported_type(engine):
         engine.run_plan(bad)
 
 
-def test_memory_limit_error_remote():
+def test_memory_limit_error_remote(remote_engine):  # noqa: F811 - needs the server jar
     server = start_server("--memory-limit", "4m")
     try:
         eng = qv.connect(server.uri)
@@ -110,7 +110,7 @@ def test_memory_limit_error_remote():
         server.stop()
 
 
-def test_server_error_when_unreachable_or_unauthorized(tmp_path):
+def test_server_error_when_unreachable_or_unauthorized(remote_engine):  # noqa: F811
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
