@@ -5,6 +5,7 @@ options, later calls must agree (a JVM cannot be restarted in the same process).
 """
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from dataclasses import dataclass, field
@@ -12,9 +13,10 @@ from pathlib import Path
 
 from ._jar import engine_jar, find_java_home
 
-__all__ = ["JvmOptions", "start_jvm", "jvm_started"]
+__all__ = ["JvmOptions", "start_jvm", "jvm_started", "on_jvm_exit"]
 
-ADD_OPENS = "--add-opens=java.base/java.nio=org.apache.arrow.memory.core,ALL-UNNAMED"
+# The shaded engine jar is on the class path (the unnamed module), so that is what needs access.
+ADD_OPENS = "--add-opens=java.base/java.nio=ALL-UNNAMED"
 
 _lock = threading.Lock()
 _started: "JvmOptions | None" = None
@@ -29,12 +31,16 @@ class JvmOptions:
         when allocated by Netty; the engine's own root allocator limit is set separately.
     classpath: extra jars (user functions) appended after the engine jar.
     jvm_args: any other JVM flags.
+    memory_limit: the engine's root allocator limit (bytes, or a size such as ``"4g"``);
+        ``None`` for the engine default. Imported Python buffers count against it while Java
+        holds them.
     """
 
     heap: str | None = None
     off_heap: str | None = None
     classpath: tuple[str, ...] = ()
     jvm_args: tuple[str, ...] = field(default_factory=tuple)
+    memory_limit: int | str | None = None
 
 
 def jvm_started() -> bool:
@@ -53,6 +59,7 @@ def start_jvm(options: JvmOptions | None = None) -> JvmOptions:
         if _started is not None:
             return _started
         if jpype.isJVMStarted():  # started by someone else in this process
+            atexit.register(_mark_exiting)
             _started = options
             return _started
         java_home = find_java_home(17)
@@ -71,8 +78,28 @@ def start_jvm(options: JvmOptions | None = None) -> JvmOptions:
             str(jvm_path), *args, classpath=classpath, convertStrings=False,
             interrupt=False,
         )
+        # JPype destroys the JVM at exit (its atexit hook, registered when jpype was imported,
+        # runs after this one). Objects that outlive that point must not call into Java.
+        atexit.register(_mark_exiting)
         _started = options
         return _started
+
+
+_exit_hooks: list = []
+
+
+def on_jvm_exit(hook) -> None:
+    """Registers ``hook()`` to run at interpreter exit just before the JVM is destroyed
+    (the C Data bridge uses it to stop release callbacks from calling into Java)."""
+    _exit_hooks.append(hook)
+
+
+def _mark_exiting() -> None:
+    for hook in list(_exit_hooks):
+        try:
+            hook()
+        except Exception:  # pragma: no cover - exit path, nothing to report to
+            pass
 
 
 def _libjvm(home: Path) -> Path:

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.DateDayVector;
@@ -84,14 +85,19 @@ public final class TpchGenerator {
     };
   }
 
-  /** Generates one table and commits it to {@code catalog} under the table's name. */
-  public Dataset load(Catalog catalog, String table) {
+  /**
+   * Generates one table and commits it to {@code catalog} under the table's name.
+   *
+   * @return the number of rows generated
+   */
+  public long load(Catalog catalog, String table) {
     TpchTable<?> t = TpchTable.getTable(table);
     try (DatasetBuilder builder = catalog.newDataset(t.getTableName(), schemaOf(t))) {
       fill(t, builder);
       Dataset dataset = builder.build();
+      long rows = dataset.rowCount();
       catalog.commit(dataset);
-      return dataset;
+      return rows;
     }
   }
 
@@ -103,12 +109,46 @@ public final class TpchGenerator {
   }
 
   private <E extends TpchEntity> void fill(TpchTable<E> table, DatasetBuilder builder) {
-    Schema schema = builder.schema();
+    // The generator splits a table into parts that can be produced independently; each part
+    // runs on its own thread into its own batches, appended afterwards in part order so the
+    // dataset is identical whatever the thread count.
+    int parts = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), 8));
+    List<CompletableFuture<List<VectorSchemaRoot>>> futures = new ArrayList<>();
+    for (int part = 1; part <= parts; part++) {
+      int p = part;
+      futures.add(CompletableFuture.supplyAsync(
+          () -> generatePart(table, builder.schema(), builder.allocator(), p, parts)));
+    }
+    List<VectorSchemaRoot> generated = new ArrayList<>();
+    RuntimeException failure = null;
+    for (CompletableFuture<List<VectorSchemaRoot>> f : futures) {
+      try {
+        generated.addAll(f.join());
+      } catch (RuntimeException e) {
+        failure = failure == null ? e : failure;
+      }
+    }
+    try {
+      if (failure != null) {
+        throw failure;
+      }
+      for (VectorSchemaRoot batch : generated) {
+        builder.appendTransfer(batch);
+      }
+    } finally {
+      generated.forEach(VectorSchemaRoot::close);
+    }
+  }
+
+  private <E extends TpchEntity> List<VectorSchemaRoot> generatePart(
+      TpchTable<E> table, Schema schema, BufferAllocator allocator, int part, int parts) {
     List<TpchColumn<E>> columns = table.getColumns();
-    Iterator<E> rows = table.createGenerator(scaleFactor, 1, 1).iterator();
-    BufferAllocator allocator = builder.allocator();
-    while (rows.hasNext()) {
-      try (VectorSchemaRoot batch = VectorSchemaRoot.create(schema, allocator)) {
+    Iterator<E> rows = table.createGenerator(scaleFactor, part, parts).iterator();
+    List<VectorSchemaRoot> out = new ArrayList<>();
+    try {
+      while (rows.hasNext()) {
+        VectorSchemaRoot batch = VectorSchemaRoot.create(schema, allocator);
+        out.add(batch);
         batch.allocateNew();
         int n = 0;
         while (n < batchRows && rows.hasNext()) {
@@ -122,8 +162,11 @@ public final class TpchGenerator {
           v.setValueCount(n);
         }
         batch.setRowCount(n);
-        builder.appendTransfer(batch);
       }
+      return out;
+    } catch (RuntimeException e) {
+      out.forEach(VectorSchemaRoot::close);
+      throw e;
     }
   }
 

@@ -1,0 +1,805 @@
+package dev.quiver.engine.exec;
+
+import dev.quiver.engine.expr.AggregateKind;
+import dev.quiver.engine.expr.BoolVec;
+import dev.quiver.engine.expr.BytesVec;
+import dev.quiver.engine.expr.DoubleVec;
+import dev.quiver.engine.expr.LongVec;
+import dev.quiver.engine.expr.Vec;
+import dev.quiver.engine.expr.VecWriter;
+import dev.quiver.engine.types.TypeKind;
+import dev.quiver.engine.types.Types;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.util.Arrays;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.util.MemoryUtil;
+import org.apache.arrow.vector.DecimalVector;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+
+/**
+ * Per-group state of one aggregate over one worker's groups. Updates take a whole chunk: the group
+ * id of every row and the argument values, and run one tight loop per chunk.
+ */
+public abstract class AggregateState {
+  protected int capacity;
+
+  /** Makes room for group ids below {@code groups}. */
+  public final void ensure(int groups) {
+    if (groups > capacity) {
+      int cap = Math.max(groups, Math.max(16, capacity * 2));
+      grow(cap);
+      capacity = cap;
+    }
+  }
+
+  protected abstract void grow(int cap);
+
+  /** Folds rows into their groups; {@code arg} is null for count(*). */
+  public abstract void update(int[] gids, Vec arg, int n);
+
+  /** Folds every row into group 0 (aggregation without keys); overridden where it pays. */
+  public void updateAll(int[] zeros, Vec arg, int n) {
+    update(zeros, arg, n);
+  }
+
+  /** Folds another worker's state in: its group g becomes this state's group map[g]. */
+  public abstract void merge(AggregateState other, int[] map, int otherGroups);
+
+  /** The final values of groups 0..groups-1. */
+  public abstract FieldVector result(Field field, int groups, BufferAllocator allocator);
+
+  public static AggregateState create(AggregateKind kind, ArrowType argType) {
+    TypeKind k = argType == null ? null : TypeKind.of(argType);
+    return switch (kind) {
+      case COUNT_STAR, COUNT -> new Count();
+      case COUNT_DISTINCT -> new CountDistinct(argType);
+      case SUM -> k == TypeKind.FLOAT ? new SumDouble(false)
+          : k == TypeKind.DECIMAL ? new SumDecimal(false, 0) : new SumLong(false);
+      case MEAN -> k == TypeKind.FLOAT ? new SumDouble(true)
+          : k == TypeKind.DECIMAL ? new SumDecimal(true, Types.scale(argType)) : new SumLong(true);
+      case MIN, MAX -> {
+        boolean max = kind == AggregateKind.MAX;
+        if (k == TypeKind.FLOAT) {
+          yield new MinMaxDouble(max);
+        }
+        if (k == TypeKind.BOOL) {
+          yield new MinMaxBool(max);
+        }
+        if (k == TypeKind.STRING || k == TypeKind.BINARY) {
+          yield new MinMaxBytes(max);
+        }
+        yield new MinMaxLong(max, k == TypeKind.UINT && Types.bitWidth(argType) == 64);
+      }
+      case VAR, STDDEV, VAR_POP, STDDEV_POP -> new Variance(kind);
+    };
+  }
+
+  static boolean[] nullsWhereZero(long[] cnt, int groups) {
+    boolean[] nulls = null;
+    for (int g = 0; g < groups; g++) {
+      if (cnt[g] == 0) {
+        if (nulls == null) {
+          nulls = new boolean[groups];
+        }
+        nulls[g] = true;
+      }
+    }
+    return nulls;
+  }
+
+  static double[] toDoubles(Vec v, int n) {
+    if (v instanceof DoubleVec d) {
+      return d.values;
+    }
+    long[] l = ((LongVec) v).values;
+    double[] out = new double[n];
+    double div = Math.pow(10, Types.scale(v.type));
+    boolean u64 = v.type instanceof ArrowType.Int i && !i.getIsSigned() && i.getBitWidth() == 64;
+    for (int i = 0; i < n; i++) {
+      double x = u64 && l[i] < 0 ? ((l[i] >>> 1) * 2.0 + (l[i] & 1)) : (double) l[i];
+      out[i] = div == 1 ? x : x / div;
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ count
+
+  static final class Count extends AggregateState {
+    long[] cnt = new long[0];
+
+    @Override
+    protected void grow(int cap) {
+      cnt = Arrays.copyOf(cnt, cap);
+    }
+
+    @Override
+    public void update(int[] gids, Vec arg, int n) {
+      long[] c = cnt;
+      if (arg == null || arg.nulls == null) {
+        for (int i = 0; i < n; i++) {
+          c[gids[i]]++;
+        }
+      } else {
+        boolean[] nl = arg.nulls;
+        for (int i = 0; i < n; i++) {
+          c[gids[i]] += nl[i] ? 0 : 1;
+        }
+      }
+    }
+
+    @Override
+    public void updateAll(int[] zeros, Vec arg, int n) {
+      long c = n;
+      if (arg != null && arg.nulls != null) {
+        boolean[] nl = arg.nulls;
+        for (int i = 0; i < n; i++) {
+          c -= nl[i] ? 1 : 0;
+        }
+      }
+      cnt[0] += c;
+    }
+
+    @Override
+    public void merge(AggregateState other, int[] map, int otherGroups) {
+      long[] o = ((Count) other).cnt;
+      for (int g = 0; g < otherGroups; g++) {
+        cnt[map[g]] += o[g];
+      }
+    }
+
+    @Override
+    public FieldVector result(Field field, int groups, BufferAllocator allocator) {
+      return VecWriter.write(new LongVec(Types.INT64, Arrays.copyOf(cnt, groups), groups, null), field, allocator);
+    }
+  }
+
+  // ------------------------------------------------------------------ sums and means
+
+  static final class SumLong extends AggregateState {
+    final boolean mean;
+    long[] sum = new long[0];
+    long[] cnt = new long[0];
+
+    SumLong(boolean mean) {
+      this.mean = mean;
+    }
+
+    @Override
+    protected void grow(int cap) {
+      sum = Arrays.copyOf(sum, cap);
+      cnt = Arrays.copyOf(cnt, cap);
+    }
+
+    @Override
+    public void update(int[] gids, Vec arg, int n) {
+      long[] x = ((LongVec) arg).values;
+      long[] s = sum;
+      long[] c = cnt;
+      if (arg.nulls == null) {
+        for (int i = 0; i < n; i++) {
+          int g = gids[i];
+          s[g] += x[i];
+          c[g]++;
+        }
+      } else {
+        boolean[] nl = arg.nulls;
+        for (int i = 0; i < n; i++) {
+          if (!nl[i]) {
+            int g = gids[i];
+            s[g] += x[i];
+            c[g]++;
+          }
+        }
+      }
+    }
+
+    @Override
+    public void updateAll(int[] zeros, Vec arg, int n) {
+      long[] x = ((LongVec) arg).values;
+      long s = 0;
+      long c = 0;
+      if (arg.nulls == null) {
+        for (int i = 0; i < n; i++) {
+          s += x[i];
+        }
+        c = n;
+      } else {
+        boolean[] nl = arg.nulls;
+        for (int i = 0; i < n; i++) {
+          s += nl[i] ? 0 : x[i];
+          c += nl[i] ? 0 : 1;
+        }
+      }
+      sum[0] += s;
+      cnt[0] += c;
+    }
+
+    @Override
+    public void merge(AggregateState other, int[] map, int otherGroups) {
+      SumLong o = (SumLong) other;
+      for (int g = 0; g < otherGroups; g++) {
+        sum[map[g]] += o.sum[g];
+        cnt[map[g]] += o.cnt[g];
+      }
+    }
+
+    @Override
+    public FieldVector result(Field field, int groups, BufferAllocator allocator) {
+      boolean[] nulls = nullsWhereZero(cnt, groups);
+      if (mean) {
+        double[] m = new double[groups];
+        for (int g = 0; g < groups; g++) {
+          m[g] = cnt[g] == 0 ? 0 : (double) sum[g] / cnt[g];
+        }
+        return VecWriter.write(new DoubleVec(Types.FLOAT64, m, groups, nulls), field, allocator);
+      }
+      return VecWriter.write(new LongVec(field.getType(), Arrays.copyOf(sum, groups), groups, nulls),
+          field, allocator);
+    }
+  }
+
+  static final class SumDouble extends AggregateState {
+    final boolean mean;
+    double[] sum = new double[0];
+    long[] cnt = new long[0];
+
+    SumDouble(boolean mean) {
+      this.mean = mean;
+    }
+
+    @Override
+    protected void grow(int cap) {
+      sum = Arrays.copyOf(sum, cap);
+      cnt = Arrays.copyOf(cnt, cap);
+    }
+
+    @Override
+    public void update(int[] gids, Vec arg, int n) {
+      double[] x = ((DoubleVec) arg).values;
+      double[] s = sum;
+      long[] c = cnt;
+      boolean[] nl = arg.nulls;
+      for (int i = 0; i < n; i++) {
+        if (nl == null || !nl[i]) {
+          int g = gids[i];
+          s[g] += x[i];
+          c[g]++;
+        }
+      }
+    }
+
+    @Override
+    public void updateAll(int[] zeros, Vec arg, int n) {
+      double[] x = ((DoubleVec) arg).values;
+      boolean[] nl = arg.nulls;
+      if (nl != null) {
+        update(zeros, arg, n);
+        return;
+      }
+      // four independent accumulators break the add latency chain
+      double s0 = 0;
+      double s1 = 0;
+      double s2 = 0;
+      double s3 = 0;
+      int i = 0;
+      for (; i + 3 < n; i += 4) {
+        s0 += x[i];
+        s1 += x[i + 1];
+        s2 += x[i + 2];
+        s3 += x[i + 3];
+      }
+      for (; i < n; i++) {
+        s0 += x[i];
+      }
+      sum[0] += (s0 + s1) + (s2 + s3);
+      cnt[0] += n;
+    }
+
+    @Override
+    public void merge(AggregateState other, int[] map, int otherGroups) {
+      SumDouble o = (SumDouble) other;
+      for (int g = 0; g < otherGroups; g++) {
+        sum[map[g]] += o.sum[g];
+        cnt[map[g]] += o.cnt[g];
+      }
+    }
+
+    @Override
+    public FieldVector result(Field field, int groups, BufferAllocator allocator) {
+      double[] out = Arrays.copyOf(sum, groups);
+      if (mean) {
+        for (int g = 0; g < groups; g++) {
+          out[g] = cnt[g] == 0 ? 0 : out[g] / cnt[g];
+        }
+      }
+      return VecWriter.write(new DoubleVec(Types.FLOAT64, out, groups, nullsWhereZero(cnt, groups)),
+          field, allocator);
+    }
+  }
+
+  /** Exact 128-bit decimal sums (two's complement hi:lo). */
+  static final class SumDecimal extends AggregateState {
+    final boolean mean;
+    final int scale;
+    long[] lo = new long[0];
+    long[] hi = new long[0];
+    long[] cnt = new long[0];
+
+    SumDecimal(boolean mean, int scale) {
+      this.mean = mean;
+      this.scale = scale;
+    }
+
+    @Override
+    protected void grow(int cap) {
+      lo = Arrays.copyOf(lo, cap);
+      hi = Arrays.copyOf(hi, cap);
+      cnt = Arrays.copyOf(cnt, cap);
+    }
+
+    @Override
+    public void update(int[] gids, Vec arg, int n) {
+      long[] x = ((LongVec) arg).values;
+      long[] l = lo;
+      long[] h = hi;
+      long[] c = cnt;
+      boolean[] nl = arg.nulls;
+      if (nl == null) {
+        for (int i = 0; i < n; i++) {
+          int g = gids[i];
+          long v = x[i];
+          long old = l[g];
+          long nv = old + v;
+          l[g] = nv;
+          h[g] += (v >> 63) + (Long.compareUnsigned(nv, old) < 0 ? 1 : 0);
+          c[g]++;
+        }
+      } else {
+        for (int i = 0; i < n; i++) {
+          if (!nl[i]) {
+            int g = gids[i];
+            long v = x[i];
+            long old = l[g];
+            long nv = old + v;
+            l[g] = nv;
+            h[g] += (v >> 63) + (Long.compareUnsigned(nv, old) < 0 ? 1 : 0);
+            c[g]++;
+          }
+        }
+      }
+    }
+
+    @Override
+    public void updateAll(int[] zeros, Vec arg, int n) {
+      long[] x = ((LongVec) arg).values;
+      boolean[] nl = arg.nulls;
+      long l = lo[0];
+      long h = hi[0];
+      long c = 0;
+      for (int i = 0; i < n; i++) {
+        long v = nl != null && nl[i] ? 0 : x[i];
+        long nv = l + v;
+        h += (v >> 63) + (Long.compareUnsigned(nv, l) < 0 ? 1 : 0);
+        l = nv;
+        c += nl != null && nl[i] ? 0 : 1;
+      }
+      lo[0] = l;
+      hi[0] = h;
+      cnt[0] += c;
+    }
+
+    @Override
+    public void merge(AggregateState other, int[] map, int otherGroups) {
+      SumDecimal o = (SumDecimal) other;
+      for (int g = 0; g < otherGroups; g++) {
+        int t = map[g];
+        long old = lo[t];
+        long nv = old + o.lo[g];
+        lo[t] = nv;
+        hi[t] += o.hi[g] + (Long.compareUnsigned(nv, old) < 0 ? 1 : 0);
+        cnt[t] += o.cnt[g];
+      }
+    }
+
+    BigInteger value(int g) {
+      return BigInteger.valueOf(hi[g]).shiftLeft(64).add(new BigInteger(Long.toUnsignedString(lo[g])));
+    }
+
+    @Override
+    public FieldVector result(Field field, int groups, BufferAllocator allocator) {
+      boolean[] nulls = nullsWhereZero(cnt, groups);
+      if (mean) {
+        double[] m = new double[groups];
+        for (int g = 0; g < groups; g++) {
+          if (cnt[g] > 0) {
+            m[g] = new BigDecimal(value(g), scale)
+                .divide(BigDecimal.valueOf(cnt[g]), java.math.MathContext.DECIMAL128).doubleValue();
+          }
+        }
+        return VecWriter.write(new DoubleVec(Types.FLOAT64, m, groups, nulls), field, allocator);
+      }
+      DecimalVector v = (DecimalVector) field.createVector(allocator);
+      try {
+        v.allocateNew(Math.max(1, groups));
+        long a = v.getDataBufferAddress();
+        for (int g = 0; g < groups; g++) {
+          MemoryUtil.putLong(a + 16L * g, lo[g]);
+          MemoryUtil.putLong(a + 16L * g + 8, hi[g]);
+          if (nulls == null || !nulls[g]) {
+            v.setIndexDefined(g);
+          }
+        }
+        v.setValueCount(groups);
+        return v;
+      } catch (RuntimeException e) {
+        v.close();
+        throw e;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ min / max
+
+  static final class MinMaxLong extends AggregateState {
+    final boolean max;
+    final boolean unsigned;
+    long[] val = new long[0];
+    boolean[] seen = new boolean[0];
+
+    MinMaxLong(boolean max, boolean unsigned) {
+      this.max = max;
+      this.unsigned = unsigned;
+    }
+
+    @Override
+    protected void grow(int cap) {
+      val = Arrays.copyOf(val, cap);
+      seen = Arrays.copyOf(seen, cap);
+    }
+
+    private boolean better(long x, long cur) {
+      int c = unsigned ? Long.compareUnsigned(x, cur) : Long.compare(x, cur);
+      return max ? c > 0 : c < 0;
+    }
+
+    @Override
+    public void update(int[] gids, Vec arg, int n) {
+      long[] x = ((LongVec) arg).values;
+      boolean[] nl = arg.nulls;
+      for (int i = 0; i < n; i++) {
+        if (nl == null || !nl[i]) {
+          int g = gids[i];
+          if (!seen[g] || better(x[i], val[g])) {
+            val[g] = x[i];
+            seen[g] = true;
+          }
+        }
+      }
+    }
+
+    @Override
+    public void merge(AggregateState other, int[] map, int otherGroups) {
+      MinMaxLong o = (MinMaxLong) other;
+      for (int g = 0; g < otherGroups; g++) {
+        int t = map[g];
+        if (o.seen[g] && (!seen[t] || better(o.val[g], val[t]))) {
+          val[t] = o.val[g];
+          seen[t] = true;
+        }
+      }
+    }
+
+    @Override
+    public FieldVector result(Field field, int groups, BufferAllocator allocator) {
+      boolean[] nulls = new boolean[groups];
+      for (int g = 0; g < groups; g++) {
+        nulls[g] = !seen[g];
+      }
+      return VecWriter.write(new LongVec(field.getType(), Arrays.copyOf(val, groups), groups, nulls),
+          field, allocator);
+    }
+  }
+
+  static final class MinMaxDouble extends AggregateState {
+    final boolean max;
+    double[] val = new double[0];
+    boolean[] seen = new boolean[0];
+
+    MinMaxDouble(boolean max) {
+      this.max = max;
+    }
+
+    @Override
+    protected void grow(int cap) {
+      val = Arrays.copyOf(val, cap);
+      seen = Arrays.copyOf(seen, cap);
+    }
+
+    private boolean better(double x, double cur) {
+      // NaN is the largest value (total order, as in sort and comparisons)
+      int c = x == cur ? 0 : Double.compare(x, cur);
+      return max ? c > 0 : c < 0;
+    }
+
+    @Override
+    public void update(int[] gids, Vec arg, int n) {
+      double[] x = ((DoubleVec) arg).values;
+      boolean[] nl = arg.nulls;
+      for (int i = 0; i < n; i++) {
+        if (nl == null || !nl[i]) {
+          int g = gids[i];
+          if (!seen[g] || better(x[i], val[g])) {
+            val[g] = x[i];
+            seen[g] = true;
+          }
+        }
+      }
+    }
+
+    @Override
+    public void merge(AggregateState other, int[] map, int otherGroups) {
+      MinMaxDouble o = (MinMaxDouble) other;
+      for (int g = 0; g < otherGroups; g++) {
+        int t = map[g];
+        if (o.seen[g] && (!seen[t] || better(o.val[g], val[t]))) {
+          val[t] = o.val[g];
+          seen[t] = true;
+        }
+      }
+    }
+
+    @Override
+    public FieldVector result(Field field, int groups, BufferAllocator allocator) {
+      boolean[] nulls = new boolean[groups];
+      for (int g = 0; g < groups; g++) {
+        nulls[g] = !seen[g];
+      }
+      return VecWriter.write(new DoubleVec(field.getType(), Arrays.copyOf(val, groups), groups, nulls),
+          field, allocator);
+    }
+  }
+
+  static final class MinMaxBool extends AggregateState {
+    final boolean max;
+    boolean[] val = new boolean[0];
+    boolean[] seen = new boolean[0];
+
+    MinMaxBool(boolean max) {
+      this.max = max;
+    }
+
+    @Override
+    protected void grow(int cap) {
+      val = Arrays.copyOf(val, cap);
+      seen = Arrays.copyOf(seen, cap);
+    }
+
+    @Override
+    public void update(int[] gids, Vec arg, int n) {
+      boolean[] x = ((BoolVec) arg).values;
+      boolean[] nl = arg.nulls;
+      for (int i = 0; i < n; i++) {
+        if (nl == null || !nl[i]) {
+          int g = gids[i];
+          val[g] = !seen[g] ? x[i] : max ? val[g] | x[i] : val[g] & x[i];
+          seen[g] = true;
+        }
+      }
+    }
+
+    @Override
+    public void merge(AggregateState other, int[] map, int otherGroups) {
+      MinMaxBool o = (MinMaxBool) other;
+      for (int g = 0; g < otherGroups; g++) {
+        int t = map[g];
+        if (o.seen[g]) {
+          val[t] = !seen[t] ? o.val[g] : max ? val[t] | o.val[g] : val[t] & o.val[g];
+          seen[t] = true;
+        }
+      }
+    }
+
+    @Override
+    public FieldVector result(Field field, int groups, BufferAllocator allocator) {
+      boolean[] nulls = new boolean[groups];
+      for (int g = 0; g < groups; g++) {
+        nulls[g] = !seen[g];
+      }
+      return VecWriter.write(new BoolVec(Arrays.copyOf(val, groups), groups, nulls), field, allocator);
+    }
+  }
+
+  static final class MinMaxBytes extends AggregateState {
+    final boolean max;
+    byte[][] val = new byte[0][];
+
+    MinMaxBytes(boolean max) {
+      this.max = max;
+    }
+
+    @Override
+    protected void grow(int cap) {
+      val = Arrays.copyOf(val, cap);
+    }
+
+    @Override
+    public void update(int[] gids, Vec arg, int n) {
+      BytesVec s = (BytesVec) arg;
+      for (int i = 0; i < n; i++) {
+        if (!s.isNull(i)) {
+          int g = gids[i];
+          byte[] cur = val[g];
+          if (cur == null) {
+            val[g] = s.bytes(i);
+          } else {
+            int c = Arrays.compareUnsigned(s.data, s.offsets[i], s.offsets[i + 1], cur, 0, cur.length);
+            if (max ? c > 0 : c < 0) {
+              val[g] = s.bytes(i);
+            }
+          }
+        }
+      }
+    }
+
+    @Override
+    public void merge(AggregateState other, int[] map, int otherGroups) {
+      MinMaxBytes o = (MinMaxBytes) other;
+      for (int g = 0; g < otherGroups; g++) {
+        int t = map[g];
+        byte[] x = o.val[g];
+        if (x != null && (val[t] == null || (max ? Arrays.compareUnsigned(x, val[t]) > 0
+            : Arrays.compareUnsigned(x, val[t]) < 0))) {
+          val[t] = x;
+        }
+      }
+    }
+
+    @Override
+    public FieldVector result(Field field, int groups, BufferAllocator allocator) {
+      BytesVec.Builder b = new BytesVec.Builder(field.getType(), groups, 64);
+      for (int g = 0; g < groups; g++) {
+        if (val[g] == null) {
+          b.appendNull();
+        } else {
+          b.append(val[g]);
+        }
+      }
+      return VecWriter.write(b.build(), field, allocator);
+    }
+  }
+
+  // ------------------------------------------------------------------ variance
+
+  /** Welford's online algorithm per group; workers merge with Chan et al.'s formula. */
+  static final class Variance extends AggregateState {
+    final AggregateKind kind;
+    long[] cnt = new long[0];
+    double[] mean = new double[0];
+    double[] m2 = new double[0];
+
+    Variance(AggregateKind kind) {
+      this.kind = kind;
+    }
+
+    @Override
+    protected void grow(int cap) {
+      cnt = Arrays.copyOf(cnt, cap);
+      mean = Arrays.copyOf(mean, cap);
+      m2 = Arrays.copyOf(m2, cap);
+    }
+
+    @Override
+    public void update(int[] gids, Vec arg, int n) {
+      double[] x = toDoubles(arg, n);
+      boolean[] nl = arg.nulls;
+      for (int i = 0; i < n; i++) {
+        if (nl == null || !nl[i]) {
+          int g = gids[i];
+          long c = ++cnt[g];
+          double d = x[i] - mean[g];
+          mean[g] += d / c;
+          m2[g] += d * (x[i] - mean[g]);
+        }
+      }
+    }
+
+    @Override
+    public void merge(AggregateState other, int[] map, int otherGroups) {
+      Variance o = (Variance) other;
+      for (int g = 0; g < otherGroups; g++) {
+        int t = map[g];
+        long nb = o.cnt[g];
+        if (nb == 0) {
+          continue;
+        }
+        long na = cnt[t];
+        long nn = na + nb;
+        double d = o.mean[g] - mean[t];
+        mean[t] += d * nb / nn;
+        m2[t] += o.m2[g] + d * d * ((double) na * nb / nn);
+        cnt[t] = nn;
+      }
+    }
+
+    @Override
+    public FieldVector result(Field field, int groups, BufferAllocator allocator) {
+      boolean sample = kind == AggregateKind.VAR || kind == AggregateKind.STDDEV;
+      boolean sqrt = kind == AggregateKind.STDDEV || kind == AggregateKind.STDDEV_POP;
+      double[] out = new double[groups];
+      boolean[] nulls = new boolean[groups];
+      for (int g = 0; g < groups; g++) {
+        long c = cnt[g];
+        if (c < (sample ? 2 : 1)) {
+          nulls[g] = true;
+          continue;
+        }
+        double v = Math.max(0, m2[g] / (sample ? c - 1 : c));
+        out[g] = sqrt ? Math.sqrt(v) : v;
+      }
+      return VecWriter.write(new DoubleVec(Types.FLOAT64, out, groups, nulls), field, allocator);
+    }
+  }
+
+  // ------------------------------------------------------------------ count distinct
+
+  /** Distinct (group, value) pairs in a second hash table; counted per group at the end. */
+  static final class CountDistinct extends AggregateState {
+    final GroupTable pairs = new GroupTable();
+
+    CountDistinct(ArrowType argType) {
+    }
+
+    @Override
+    protected void grow(int cap) {
+    }
+
+    @Override
+    public void update(int[] gids, Vec arg, int n) {
+      RowKeys values = RowKeys.encode(new Vec[] {arg}, n);
+      byte[] buf = new byte[16];
+      for (int i = 0; i < n; i++) {
+        if (arg.isNull(i)) {
+          continue;
+        }
+        int len = 4 + values.length(i);
+        if (buf.length < len) {
+          buf = new byte[Math.max(len, buf.length * 2)];
+        }
+        RowKeys.INTS.set(buf, 0, gids[i]);
+        System.arraycopy(values.data, values.offsets[i], buf, 4, len - 4);
+        pairs.findOrInsert(buf, 0, len, RowKeys.hash(buf, 0, len));
+      }
+    }
+
+    @Override
+    public void merge(AggregateState other, int[] map, int otherGroups) {
+      GroupTable o = ((CountDistinct) other).pairs;
+      byte[] d = o.keyData();
+      int[] offs = o.keyOffsets();
+      byte[] buf = new byte[16];
+      for (int p = 0; p < o.size(); p++) {
+        int len = offs[p + 1] - offs[p];
+        if (buf.length < len) {
+          buf = new byte[Math.max(len, buf.length * 2)];
+        }
+        System.arraycopy(d, offs[p], buf, 0, len);
+        RowKeys.INTS.set(buf, 0, map[(int) RowKeys.INTS.get(buf, 0)]);
+        pairs.findOrInsert(buf, 0, len, RowKeys.hash(buf, 0, len));
+      }
+    }
+
+    @Override
+    public FieldVector result(Field field, int groups, BufferAllocator allocator) {
+      long[] cnt = new long[groups];
+      byte[] d = pairs.keyData();
+      int[] offs = pairs.keyOffsets();
+      for (int p = 0; p < pairs.size(); p++) {
+        cnt[(int) RowKeys.INTS.get(d, offs[p])]++;
+      }
+      return VecWriter.write(new LongVec(Types.INT64, cnt, groups, null), field, allocator);
+    }
+  }
+}

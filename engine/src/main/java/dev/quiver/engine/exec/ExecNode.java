@@ -1,0 +1,57 @@
+package dev.quiver.engine.exec;
+
+import java.util.List;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * A physical operator. {@link #open} may be called once per worker when {@link #splittable()}:
+ * every stream then pulls a disjoint share of the rows (morsel-driven parallelism); otherwise it
+ * is opened once. Operators validate their inputs at construction, naming the offending type.
+ */
+public abstract class ExecNode implements AutoCloseable {
+  protected final OperatorMetrics metrics = new OperatorMetrics();
+
+  /** Output schema (dictionary-encoded columns appear as their value type). */
+  public abstract Schema schema();
+
+  public abstract BatchStream open(ExecContext ctx);
+
+  /** Whether several streams may be opened, each seeing part of the output. */
+  public abstract boolean splittable();
+
+  /** Whether output batches' {@link Batch#seq()} numbers are contiguous and in source order. */
+  public boolean preservesOrder() {
+    return false;
+  }
+
+  public abstract List<ExecNode> children();
+
+  /** One line describing this operator, without its children. */
+  public abstract String explainLine();
+
+  public OperatorMetrics metrics() {
+    return metrics;
+  }
+
+  /** Releases state the operator holds across streams (hash tables, buffered results). */
+  @Override
+  public void close() {
+    for (ExecNode c : children()) {
+      c.close();
+    }
+  }
+
+  /** The whole tree, indented, with metrics. */
+  public String explainTree() {
+    StringBuilder sb = new StringBuilder();
+    explain(sb, 0);
+    return sb.toString();
+  }
+
+  private void explain(StringBuilder sb, int depth) {
+    sb.append("  ".repeat(depth)).append(explainLine()).append("  [").append(metrics).append("]\n");
+    for (ExecNode c : children()) {
+      c.explain(sb, depth + 1);
+    }
+  }
+}

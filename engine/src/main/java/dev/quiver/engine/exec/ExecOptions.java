@@ -1,0 +1,42 @@
+package dev.quiver.engine.exec;
+
+/**
+ * How queries run: worker threads per query phase, rows per morsel, and the per-query memory
+ * limit.
+ *
+ * @param threads workers per parallel phase (1 runs everything on the consumer's thread)
+ * @param morselRows rows per morsel handed to a worker (also the chunk size of expression kernels)
+ * @param queryMemoryLimit the most one query's allocator may hold, in bytes
+ */
+public record ExecOptions(int threads, int morselRows, long queryMemoryLimit) {
+  public static final int DEFAULT_MORSEL_ROWS = 16 * 1024;
+
+  public ExecOptions {
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+    }
+    if (morselRows < 1) {
+      throw new IllegalArgumentException("morselRows must be >= 1, got " + morselRows);
+    }
+    if (queryMemoryLimit <= 0) {
+      throw new IllegalArgumentException("queryMemoryLimit must be positive, got " + queryMemoryLimit);
+    }
+  }
+
+  /** All available processors, default morsels, no limit beyond the parent allocator's. */
+  public static ExecOptions defaults() {
+    return new ExecOptions(Runtime.getRuntime().availableProcessors(), DEFAULT_MORSEL_ROWS, Long.MAX_VALUE);
+  }
+
+  public ExecOptions withThreads(int n) {
+    return new ExecOptions(n, morselRows, queryMemoryLimit);
+  }
+
+  public ExecOptions withMorselRows(int n) {
+    return new ExecOptions(threads, n, queryMemoryLimit);
+  }
+
+  public ExecOptions withQueryMemoryLimit(long bytes) {
+    return new ExecOptions(threads, morselRows, bytes);
+  }
+}

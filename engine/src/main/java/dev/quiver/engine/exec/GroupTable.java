@@ -1,0 +1,150 @@
+package dev.quiver.engine.exec;
+
+import java.util.Arrays;
+
+/**
+ * Open-addressing hash table from encoded {@link RowKeys} to dense group ids 0, 1, 2, ...
+ * Keys are stored back to back in one byte array; slots hold group id + 1 (0 = empty) and the
+ * slot's hash is kept beside it so most mismatches are rejected without touching key bytes.
+ */
+public final class GroupTable {
+  private byte[] keyData = new byte[1024];
+  private int keyBytes;
+  private int[] keyOffsets = new int[257];
+  private long[] groupHashes = new long[256];
+  private int groups;
+  private int[] slots;
+  private long[] slotHashes;
+  private int mask;
+
+  public GroupTable() {
+    slots = new int[1024];
+    slotHashes = new long[1024];
+    mask = 1023;
+  }
+
+  public int size() {
+    return groups;
+  }
+
+  public byte[] keyData() {
+    return keyData;
+  }
+
+  public int[] keyOffsets() {
+    return keyOffsets;
+  }
+
+  public long groupHash(int g) {
+    return groupHashes[g];
+  }
+
+  /** Group id of each row, inserting new groups. */
+  public int[] findOrInsert(RowKeys k) {
+    int n = k.n;
+    int[] out = dev.quiver.engine.expr.Scratch.ints(n);
+    byte[] d = k.data;
+    int[] o = k.offsets;
+    long[] h = k.hashes;
+    for (int i = 0; i < n; i++) {
+      out[i] = findOrInsert(d, o[i], o[i + 1] - o[i], h[i]);
+    }
+    return out;
+  }
+
+  public int findOrInsert(byte[] d, int off, int len, long h) {
+    int pos = (int) (h ^ (h >>> 32)) & mask;
+    while (true) {
+      int s = slots[pos];
+      if (s == 0) {
+        return insert(pos, d, off, len, h);
+      }
+      if (slotHashes[pos] == h) {
+        int g = s - 1;
+        int go = keyOffsets[g];
+        if (keyOffsets[g + 1] - go == len && same(keyData, go, d, off, len)) {
+          return g;
+        }
+      }
+      pos = (pos + 1) & mask;
+    }
+  }
+
+  /** Byte-range equality; short keys are compared inline, long ones by the vectorized intrinsic. */
+  static boolean same(byte[] a, int ao, byte[] b, int bo, int len) {
+    if (len > 24) {
+      return Arrays.equals(a, ao, ao + len, b, bo, bo + len);
+    }
+    int i = 0;
+    for (; i + 8 <= len; i += 8) {
+      if ((long) RowKeys.LONGS.get(a, ao + i) != (long) RowKeys.LONGS.get(b, bo + i)) {
+        return false;
+      }
+    }
+    for (; i < len; i++) {
+      if (a[ao + i] != b[bo + i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Group id of the key, or -1. */
+  public int find(byte[] d, int off, int len, long h) {
+    int pos = (int) (h ^ (h >>> 32)) & mask;
+    while (true) {
+      int s = slots[pos];
+      if (s == 0) {
+        return -1;
+      }
+      if (slotHashes[pos] == h) {
+        int g = s - 1;
+        int go = keyOffsets[g];
+        if (keyOffsets[g + 1] - go == len && Arrays.equals(keyData, go, go + len, d, off, off + len)) {
+          return g;
+        }
+      }
+      pos = (pos + 1) & mask;
+    }
+  }
+
+  private int insert(int pos, byte[] d, int off, int len, long h) {
+    int g = groups++;
+    if (keyBytes + len > keyData.length) {
+      keyData = Arrays.copyOf(keyData, Math.max(keyBytes + len, keyData.length * 2));
+    }
+    System.arraycopy(d, off, keyData, keyBytes, len);
+    keyBytes += len;
+    if (g >= groupHashes.length) {
+      groupHashes = Arrays.copyOf(groupHashes, groupHashes.length * 2);
+      keyOffsets = Arrays.copyOf(keyOffsets, groupHashes.length + 1);
+    }
+    keyOffsets[g + 1] = keyBytes;
+    groupHashes[g] = h;
+    slots[pos] = g + 1;
+    slotHashes[pos] = h;
+    if (groups * 2 > slots.length) {
+      grow();
+    }
+    return g;
+  }
+
+  private void grow() {
+    int cap = slots.length * 2;
+    int[] ns = new int[cap];
+    long[] nh = new long[cap];
+    int m = cap - 1;
+    for (int g = 0; g < groups; g++) {
+      long h = groupHashes[g];
+      int pos = (int) (h ^ (h >>> 32)) & m;
+      while (ns[pos] != 0) {
+        pos = (pos + 1) & m;
+      }
+      ns[pos] = g + 1;
+      nh[pos] = h;
+    }
+    slots = ns;
+    slotHashes = nh;
+    mask = m;
+  }
+}

@@ -1,0 +1,17 @@
+package dev.quiver.engine.exec;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Counters one operator keeps; read after or during a run. */
+public final class OperatorMetrics {
+  public final AtomicLong rowsIn = new AtomicLong();
+  public final AtomicLong rowsOut = new AtomicLong();
+  public final AtomicLong batchesOut = new AtomicLong();
+  public final AtomicLong nanos = new AtomicLong();
+
+  @Override
+  public String toString() {
+    return "rows_in=" + rowsIn.get() + " rows_out=" + rowsOut.get() + " batches_out="
+        + batchesOut.get() + " time_ms=" + nanos.get() / 1_000_000;
+  }
+}

@@ -1,0 +1,322 @@
+package dev.quiver.engine.exec;
+
+import dev.quiver.engine.expr.Vec;
+import dev.quiver.engine.expr.VecReader;
+import dev.quiver.engine.expr.VecWriter;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.util.MemoryUtil;
+import org.apache.arrow.vector.BaseFixedWidthVector;
+import org.apache.arrow.vector.BaseLargeVariableWidthVector;
+import org.apache.arrow.vector.BaseVariableWidthVector;
+import org.apache.arrow.vector.BitVector;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.arrow.vector.util.TransferPair;
+
+/**
+ * Row gathering between Arrow vectors: materializing selections, outer-join padding (row index
+ * -1 gives null) and concatenation. Fixed-width and variable-width layouts are copied with raw
+ * memory moves; other types (nested, views, ...) go through Arrow's per-value copy.
+ */
+public final class Take {
+  private Take() {}
+
+  /** A dense, owned copy of the batch's live rows; dictionary columns are decoded. */
+  public static Batch dense(Batch b, Schema schema, BufferAllocator allocator) {
+    List<FieldVector> out = new ArrayList<>(schema.getFields().size());
+    try {
+      int[] rows = b.rows();
+      for (int c = 0; c < schema.getFields().size(); c++) {
+        out.add(take(b, c, rows, b.count(), schema.getFields().get(c), allocator));
+      }
+    } catch (RuntimeException | Error e) {
+      closeAll(out);
+      throw e;
+    }
+    return Batch.owning(schema, out, b.count(), b.seq());
+  }
+
+  /** Whether the batch already is dense, owned and dictionary-free (can be kept as is). */
+  public static boolean isDenseOwned(Batch b) {
+    if (!b.owned() || b.selection() != null || b.offset() != 0) {
+      return false;
+    }
+    for (int c = 0; c < b.columns().size(); c++) {
+      if (b.dictionary(c) != null || b.column(c).getValueCount() != b.count()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Takes ownership of b and returns a dense owned batch (b itself if it already is one). */
+  public static Batch ensureDense(Batch b, Schema schema, BufferAllocator allocator) {
+    if (isDenseOwned(b)) {
+      b.clearCaches();
+      return b;
+    }
+    try (b) {
+      return dense(b, schema, allocator);
+    }
+  }
+
+  static void closeAll(List<? extends AutoCloseable> list) {
+    for (AutoCloseable c : list) {
+      try {
+        c.close();
+      } catch (Exception ignored) {
+        // best effort on an error path
+      }
+    }
+    list.clear();
+  }
+
+  /** New vector holding {@code src[rows[i]]} (null where rows[i] is -1). */
+  public static FieldVector take(FieldVector src, FieldVector dict, int[] rows, int n, Field field,
+      BufferAllocator allocator) {
+    return take(src, dict, src.getNullCount() > 0, rows, n, field, allocator);
+  }
+
+  /** Column c of a batch at the given absolute rows (the batch knows whether it has nulls). */
+  public static FieldVector take(Batch b, int c, int[] rows, int n, Field field, BufferAllocator allocator) {
+    return take(b.column(c), b.dictionary(c), b.mayHaveNulls(c), rows, n, field, allocator);
+  }
+
+  private static FieldVector take(FieldVector src, FieldVector dict, boolean srcNulls, int[] rows,
+      int n, Field field, BufferAllocator allocator) {
+    if (dict != null) {
+      boolean padded = false;
+      for (int i = 0; i < n && !padded; i++) {
+        padded = rows[i] < 0;
+      }
+      if (padded) {
+        throw new IllegalStateException("outer-join padding of a dictionary column");
+      }
+      Vec v = VecReader.read(src, dict, rows, n, srcNulls);
+      return VecWriter.write(v, field, allocator);
+    }
+    FieldVector dst = field.createVector(allocator);
+    try {
+      allocate(dst, src, rows, n);
+      takeInto(src, srcNulls, rows, n, dst, 0);
+      dst.setValueCount(n);
+      return dst;
+    } catch (RuntimeException | Error e) {
+      dst.close();
+      throw e;
+    }
+  }
+
+  /** Concatenates dense dictionary-free batches into one owned batch (closes the inputs). */
+  public static Batch concat(List<Batch> batches, Schema schema, BufferAllocator allocator) {
+    int total = 0;
+    for (Batch b : batches) {
+      total += b.count();
+    }
+    List<FieldVector> out = new ArrayList<>();
+    try {
+      for (int c = 0; c < schema.getFields().size(); c++) {
+        FieldVector dst = schema.getFields().get(c).createVector(allocator);
+        out.add(dst);
+        long bytes = 0;
+        for (Batch b : batches) {
+          bytes += dataBytes(b.column(c), b.rows(), b.count());
+        }
+        allocateSized(dst, total, bytes);
+        int at = 0;
+        for (Batch b : batches) {
+          takeInto(b.column(c), b.mayHaveNulls(c), b.rows(), b.count(), dst, at);
+          at += b.count();
+        }
+        dst.setValueCount(total);
+      }
+    } catch (RuntimeException | Error e) {
+      closeAll(out);
+      throw e;
+    } finally {
+      for (Batch b : batches) {
+        b.close();
+      }
+    }
+    return Batch.owning(schema, out, total, 0);
+  }
+
+  private static void allocate(FieldVector dst, FieldVector src, int[] rows, int n) {
+    allocateSized(dst, n, dataBytes(src, rows, n));
+  }
+
+  private static void allocateSized(FieldVector dst, int n, long bytes) {
+    if (dst instanceof BaseVariableWidthVector v) {
+      v.allocateNew(Math.max(1, bytes), Math.max(1, n));
+    } else if (dst instanceof BaseLargeVariableWidthVector v) {
+      v.allocateNew(Math.max(1, bytes), Math.max(1, n));
+    } else if (dst instanceof BaseFixedWidthVector v) {
+      v.allocateNew(Math.max(1, n));
+    } else {
+      dst.setInitialCapacity(Math.max(1, n));
+      dst.allocateNew();
+    }
+  }
+
+  private static long dataBytes(FieldVector src, int[] rows, int n) {
+    if (src instanceof BaseVariableWidthVector v) {
+      long oa = v.getOffsetBufferAddress();
+      long total = 0;
+      for (int i = 0; i < n; i++) {
+        int r = rows[i];
+        if (r >= 0) {
+          total += MemoryUtil.getInt(oa + 4L * r + 4) - MemoryUtil.getInt(oa + 4L * r);
+        }
+      }
+      return total;
+    }
+    if (src instanceof BaseLargeVariableWidthVector v) {
+      long oa = v.getOffsetBufferAddress();
+      long total = 0;
+      for (int i = 0; i < n; i++) {
+        int r = rows[i];
+        if (r >= 0) {
+          total += MemoryUtil.getLong(oa + 8L * r + 8) - MemoryUtil.getLong(oa + 8L * r);
+        }
+      }
+      return total;
+    }
+    return 0;
+  }
+
+  /**
+   * Writes {@code src[rows[i]]} to {@code dst[at + i]}; dst must be allocated for the rows (and
+   * for variable width, the bytes) being written and its validity zeroed.
+   */
+  static void takeInto(FieldVector src, boolean srcNulls, int[] rows, int n, FieldVector dst, int at) {
+    if (src instanceof BitVector s && dst instanceof BitVector d) {
+      long sa = s.getDataBufferAddress();
+      long da = d.getDataBufferAddress();
+      for (int i = 0; i < n; i++) {
+        int r = rows[i];
+        if (r >= 0 && (MemoryUtil.getByte(sa + (r >>> 3)) & (1 << (r & 7))) != 0) {
+          setBit(da, at + i);
+        }
+      }
+      copyValidity(src, srcNulls, rows, n, dst, at);
+      return;
+    }
+    if (src instanceof BaseFixedWidthVector s && dst instanceof BaseFixedWidthVector d) {
+      int w = s.getTypeWidth();
+      long sa = s.getDataBufferAddress();
+      long da = d.getDataBufferAddress() + (long) w * at;
+      switch (w) {
+        case 4 -> {
+          for (int i = 0; i < n; i++) {
+            int r = rows[i];
+            MemoryUtil.putInt(da + 4L * i, r < 0 ? 0 : MemoryUtil.getInt(sa + 4L * r));
+          }
+        }
+        case 8 -> {
+          for (int i = 0; i < n; i++) {
+            int r = rows[i];
+            MemoryUtil.putLong(da + 8L * i, r < 0 ? 0 : MemoryUtil.getLong(sa + 8L * r));
+          }
+        }
+        default -> {
+          for (int i = 0; i < n; i++) {
+            int r = rows[i];
+            if (r >= 0) {
+              MemoryUtil.copyMemory(sa + (long) w * r, da + (long) w * i, w);
+            }
+          }
+        }
+      }
+      copyValidity(src, srcNulls, rows, n, dst, at);
+      return;
+    }
+    if (src instanceof BaseVariableWidthVector s && dst instanceof BaseVariableWidthVector d) {
+      long soa = s.getOffsetBufferAddress();
+      long sda = s.getDataBufferAddress();
+      long doa = d.getOffsetBufferAddress();
+      int pos = MemoryUtil.getInt(doa + 4L * at);
+      long need = pos + dataBytes(s, rows, n);
+      while (d.getDataBuffer().capacity() < need) {
+        d.reallocDataBuffer();
+      }
+      long dda = d.getDataBufferAddress();
+      for (int i = 0; i < n; i++) {
+        int r = rows[i];
+        if (r >= 0) {
+          int st = MemoryUtil.getInt(soa + 4L * r);
+          int len = MemoryUtil.getInt(soa + 4L * r + 4) - st;
+          MemoryUtil.copyMemory(sda + st, dda + pos, len);
+          pos += len;
+        }
+        MemoryUtil.putInt(doa + 4L * (at + i + 1), pos);
+      }
+      d.setLastSet(at + n - 1);
+      copyValidity(src, srcNulls, rows, n, dst, at);
+      return;
+    }
+    if (src instanceof BaseLargeVariableWidthVector s && dst instanceof BaseLargeVariableWidthVector d) {
+      long soa = s.getOffsetBufferAddress();
+      long sda = s.getDataBufferAddress();
+      long doa = d.getOffsetBufferAddress();
+      long pos = MemoryUtil.getLong(doa + 8L * at);
+      long need = pos + dataBytes(s, rows, n);
+      while (d.getDataBuffer().capacity() < need) {
+        d.reallocDataBuffer();
+      }
+      long dda = d.getDataBufferAddress();
+      for (int i = 0; i < n; i++) {
+        int r = rows[i];
+        if (r >= 0) {
+          long st = MemoryUtil.getLong(soa + 8L * r);
+          long len = MemoryUtil.getLong(soa + 8L * r + 8) - st;
+          MemoryUtil.copyMemory(sda + st, dda + pos, len);
+          pos += len;
+        }
+        MemoryUtil.putLong(doa + 8L * (at + i + 1), pos);
+      }
+      d.setLastSet(at + n - 1);
+      copyValidity(src, srcNulls, rows, n, dst, at);
+      return;
+    }
+    // Nested, view and other layouts: Arrow's own per-value copy.
+    TransferPair tp = src.makeTransferPair(dst);
+    for (int i = 0; i < n; i++) {
+      int r = rows[i];
+      if (r >= 0) {
+        tp.copyValueSafe(r, at + i);
+      } else {
+        while (dst.getValueCapacity() <= at + i) {
+          dst.reAlloc();
+        }
+      }
+    }
+  }
+
+  private static void setBit(long addr, int i) {
+    long p = addr + (i >>> 3);
+    MemoryUtil.putByte(p, (byte) (MemoryUtil.getByte(p) | (1 << (i & 7))));
+  }
+
+  private static void copyValidity(FieldVector src, boolean srcNulls, int[] rows, int n,
+      FieldVector dst, int at) {
+    long dva = dst.getValidityBufferAddress();
+    if (!srcNulls) {
+      for (int i = 0; i < n; i++) {
+        if (rows[i] >= 0) {
+          setBit(dva, at + i);
+        }
+      }
+      return;
+    }
+    long sva = src.getValidityBufferAddress();
+    for (int i = 0; i < n; i++) {
+      int r = rows[i];
+      if (r >= 0 && (MemoryUtil.getByte(sva + (r >>> 3)) & (1 << (r & 7))) != 0) {
+        setBit(dva, at + i);
+      }
+    }
+  }
+}

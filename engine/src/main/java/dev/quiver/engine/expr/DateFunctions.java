@@ -1,0 +1,68 @@
+package dev.quiver.engine.expr;
+
+import static dev.quiver.engine.expr.Functions.arity;
+import static dev.quiver.engine.expr.Functions.kind;
+import static dev.quiver.engine.expr.Functions.mismatch;
+
+import dev.quiver.engine.types.TypeKind;
+import dev.quiver.engine.types.Types;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
+import java.util.List;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+
+/** year, month, day of date32, date64 and timestamps (in their time zone). */
+final class DateFunctions {
+  private DateFunctions() {}
+
+  static void register(FunctionRegistry r) {
+    r.register(Functions.of("year", List.of(), (a, reg) -> part("year", a, 0)));
+    r.register(Functions.of("month", List.of(), (a, reg) -> part("month", a, 1)));
+    r.register(Functions.of("day", List.of(), (a, reg) -> part("day", a, 2)));
+  }
+
+  private static PhysicalExpr part(String fn, List<PhysicalExpr> args, int which) {
+    arity(fn, args, 1, 1);
+    TypeKind k = kind(args.get(0));
+    if (k != TypeKind.DATE32 && k != TypeKind.DATE64 && k != TypeKind.TIMESTAMP) {
+      throw mismatch(fn, args, "a date32, date64 or timestamp");
+    }
+    ArrowType t = args.get(0).type();
+    long perDay = Casts.perDay(t);
+    String tz = t instanceof ArrowType.Timestamp ts ? ts.getTimezone() : null;
+    ZoneId zone = tz == null || tz.equals("UTC") || tz.equals("+00:00") ? null : ZoneId.of(tz);
+    return new PhysicalExpr.CallExpr(fn, args, Types.INT32, (in, n) -> {
+      LongVec x = (LongVec) in[0];
+      long[] out = new long[n];
+      for (int i = 0; i < n; i++) {
+        long v = x.values[i];
+        if (zone != null) {
+          long perSec = perDay / 86_400L;
+          ZonedDateTime z = Instant.ofEpochSecond(Math.floorDiv(v, perSec)).atZone(zone);
+          out[i] = which == 0 ? z.getYear() : which == 1 ? z.getMonthValue() : z.getDayOfMonth();
+        } else {
+          out[i] = civil(Math.floorDiv(v, perDay), which);
+        }
+      }
+      return new LongVec(Types.INT32, out, n, x.nulls);
+    });
+  }
+
+  /** Days since epoch to year/month/day (H. Hinnant's civil_from_days), branch-light. */
+  static long civil(long z, int which) {
+    z += 719468;
+    long era = Math.floorDiv(z, 146097);
+    long doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long y = yoe + era * 400;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    long d = doy - (153 * mp + 2) / 5 + 1;
+    long m = mp < 10 ? mp + 3 : mp - 9;
+    if (which == 0) {
+      return m <= 2 ? y + 1 : y;
+    }
+    return which == 1 ? m : d;
+  }
+}

@@ -1,0 +1,219 @@
+package dev.quiver.engine.ops;
+
+import dev.quiver.engine.exec.AggregateState;
+import dev.quiver.engine.exec.Batch;
+import dev.quiver.engine.exec.BatchStream;
+import dev.quiver.engine.exec.BufferedResult;
+import dev.quiver.engine.exec.ExecContext;
+import dev.quiver.engine.exec.ExecNode;
+import dev.quiver.engine.exec.GroupTable;
+import dev.quiver.engine.exec.LongGroupTable;
+import dev.quiver.engine.exec.Parallel;
+import dev.quiver.engine.exec.RowKeys;
+import dev.quiver.engine.expr.AggregateKind;
+import dev.quiver.engine.expr.PhysicalExpr;
+import dev.quiver.engine.expr.Vec;
+import dev.quiver.engine.expr.VecWriter;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * Hash aggregation, with or without group keys. Each worker aggregates its morsels into a private
+ * hash table (no locks on the hot path), then the tables are merged group by group. Keys of any
+ * types and count are encoded to byte strings ({@link RowKeys}); aggregate states update whole
+ * chunks at a time.
+ */
+public final class HashAggregateExec extends ExecNode {
+  /** One aggregate: kind, argument (null for count(*)). */
+  public record AggregateSpec(AggregateKind kind, PhysicalExpr arg, String name) {}
+
+  private final ExecNode child;
+  private final List<PhysicalExpr> groupExprs;
+  private final List<AggregateSpec> aggregates;
+  private final Schema schema;
+  private final String label;
+  private final ArrowType[] keyTypes;
+  private final BufferedResult result = new BufferedResult();
+
+  public HashAggregateExec(ExecNode child, List<PhysicalExpr> groupExprs,
+      List<AggregateSpec> aggregates, Schema schema, String label) {
+    this.child = child;
+    this.groupExprs = List.copyOf(groupExprs);
+    this.aggregates = List.copyOf(aggregates);
+    this.schema = schema;
+    this.label = label;
+    this.keyTypes = new ArrowType[groupExprs.size()];
+    for (int i = 0; i < keyTypes.length; i++) {
+      keyTypes[i] = groupExprs.get(i).type();
+    }
+  }
+
+  @Override
+  public Schema schema() {
+    return schema;
+  }
+
+  @Override
+  public boolean splittable() {
+    return true;
+  }
+
+  @Override
+  public boolean preservesOrder() {
+    return true;
+  }
+
+  /** A single long-backed key uses the raw-value table instead of encoded byte keys. */
+  private boolean singleLongKey() {
+    return keyTypes.length == 1 && dev.quiver.engine.types.TypeKind.of(keyTypes[0]).isLongBacked();
+  }
+
+  private final class Local implements Parallel.Sink {
+    final LongGroupTable longTable = singleLongKey() ? new LongGroupTable() : null;
+    final GroupTable table = groupExprs.isEmpty() || longTable != null ? null : new GroupTable();
+    final AggregateState[] states = new AggregateState[aggregates.size()];
+    int[] zeros = new int[0];
+
+    Local() {
+      for (int a = 0; a < states.length; a++) {
+        AggregateSpec s = aggregates.get(a);
+        states[a] = AggregateState.create(s.kind(), s.arg() == null ? null : s.arg().type());
+        if (table == null) {
+          states[a].ensure(1);
+        }
+      }
+    }
+
+    int groups() {
+      return longTable != null ? longTable.size() : table == null ? 1 : table.size();
+    }
+
+    @Override
+    public void accept(Batch b) {
+      long t0 = System.nanoTime();
+      try (b) {
+        int n = b.count();
+        metrics.rowsIn.addAndGet(n);
+        if (n == 0) {
+          return;
+        }
+        int[] gids;
+        if (longTable != null) {
+          gids = longTable.findOrInsert((dev.quiver.engine.expr.LongVec) groupExprs.get(0).evaluate(b), n);
+        } else if (table == null) {
+          if (zeros.length < n) {
+            zeros = new int[n];
+          }
+          gids = zeros;
+        } else {
+          Vec[] keys = new Vec[groupExprs.size()];
+          for (int k = 0; k < keys.length; k++) {
+            keys[k] = groupExprs.get(k).evaluate(b);
+          }
+          gids = table.findOrInsert(RowKeys.encode(keys, n));
+        }
+        int groups = groups();
+        for (int a = 0; a < states.length; a++) {
+          AggregateSpec s = aggregates.get(a);
+          states[a].ensure(groups);
+          Vec arg = s.arg() == null ? null : s.arg().evaluate(b);
+          if (table == null && longTable == null) {
+            states[a].updateAll(gids, arg, n);
+          } else {
+            states[a].update(gids, arg, n);
+          }
+        }
+      } finally {
+        metrics.nanos.addAndGet(System.nanoTime() - t0);
+      }
+    }
+  }
+
+  @Override
+  public BatchStream open(ExecContext ctx) {
+    result.computeOnce(() -> compute(ctx));
+    return result.stream();
+  }
+
+  private List<Batch> compute(ExecContext ctx) {
+    List<Local> locals = Parallel.drain(child, ctx, Local::new);
+    Local target = locals.get(0);
+    long t0 = System.nanoTime();
+    for (int w = 1; w < locals.size(); w++) {
+      Local other = locals.get(w);
+      int og = other.groups();
+      int[] map = new int[og];
+      if (target.longTable != null) {
+        map = target.longTable.mergeFrom(other.longTable);
+      } else if (target.table != null) {
+        byte[] d = other.table.keyData();
+        int[] offs = other.table.keyOffsets();
+        for (int g = 0; g < og; g++) {
+          map[g] = target.table.findOrInsert(d, offs[g], offs[g + 1] - offs[g], other.table.groupHash(g));
+        }
+      }
+      int groups = target.groups();
+      for (int a = 0; a < target.states.length; a++) {
+        target.states[a].ensure(groups);
+        target.states[a].merge(other.states[a], map, og);
+      }
+    }
+    int groups = target.groups();
+    List<Batch> out = new ArrayList<>();
+    if (groups == 0) {
+      return out;
+    }
+    List<FieldVector> cols = new ArrayList<>();
+    try {
+      for (int k = 0; k < keyTypes.length; k++) {
+        Vec v = target.longTable != null ? target.longTable.keys(keyTypes[0])
+            : RowKeys.decode(target.table.keyData(), target.table.keyOffsets(), groups, k, keyTypes);
+        cols.add(VecWriter.write(v, schema.getFields().get(k), ctx.allocator()));
+      }
+      for (int a = 0; a < aggregates.size(); a++) {
+        target.states[a].ensure(groups);
+        cols.add(target.states[a].result(schema.getFields().get(keyTypes.length + a), groups,
+            ctx.allocator()));
+      }
+    } catch (RuntimeException | Error e) {
+      for (FieldVector v : cols) {
+        v.close();
+      }
+      throw e;
+    }
+    metrics.nanos.addAndGet(System.nanoTime() - t0);
+    metrics.rowsOut.addAndGet(groups);
+    metrics.batchesOut.incrementAndGet();
+    out.add(Batch.owning(schema, cols, groups, 0));
+    return out;
+  }
+
+  @Override
+  public List<ExecNode> children() {
+    return List.of(child);
+  }
+
+  @Override
+  public String explainLine() {
+    StringBuilder sb = new StringBuilder(label).append(" keys=[");
+    for (int i = 0; i < groupExprs.size(); i++) {
+      sb.append(i == 0 ? "" : ", ").append(groupExprs.get(i).explain());
+    }
+    sb.append("] aggregates=[");
+    for (int i = 0; i < aggregates.size(); i++) {
+      AggregateSpec s = aggregates.get(i);
+      sb.append(i == 0 ? "" : ", ").append(s.kind().name().toLowerCase(java.util.Locale.ROOT))
+          .append('(').append(s.arg() == null ? "*" : s.arg().explain()).append(") AS ").append(s.name());
+    }
+    return sb.append(']').toString();
+  }
+
+  @Override
+  public void close() {
+    result.close();
+    super.close();
+  }
+}

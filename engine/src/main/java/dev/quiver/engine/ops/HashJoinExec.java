@@ -1,0 +1,349 @@
+package dev.quiver.engine.ops;
+
+import dev.quiver.engine.exec.Batch;
+import dev.quiver.engine.exec.BatchStream;
+import dev.quiver.engine.exec.ExecContext;
+import dev.quiver.engine.exec.ExecNode;
+import dev.quiver.engine.exec.LongGroupTable;
+import dev.quiver.engine.exec.Parallel;
+import dev.quiver.engine.exec.RowKeys;
+import dev.quiver.engine.exec.Take;
+import dev.quiver.engine.expr.PhysicalExpr;
+import dev.quiver.engine.expr.Vec;
+import dev.quiver.engine.plan.LogicalPlan.JoinType;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * Hash equi-join. The right input is built once (in parallel, concatenated into one dense batch)
+ * into a chained hash table over its encoded keys; every worker then probes with its own morsels
+ * of the left input. Rows with a null key never match. Inner and left joins gather the matched
+ * rows of both sides; semi and anti joins only narrow the left batch's selection.
+ */
+public final class HashJoinExec extends ExecNode {
+  private final JoinType type;
+  private final ExecNode left;
+  private final ExecNode right;
+  private final List<PhysicalExpr> leftKeys;
+  private final List<PhysicalExpr> rightKeys;
+  private final Schema schema;
+  private Build build;
+  private RuntimeException buildError;
+
+  private static final class Build {
+    final Batch batch;
+    /** Encoded keys (general case), or null when the single key is a 64-bit value. */
+    final RowKeys keys;
+    /** Raw keys for a single long-backed key. */
+    final long[] longKeys;
+    final int[] heads;
+    final int[] next;
+    final int mask;
+
+    Build(Batch batch, RowKeys keys, long[] longKeys, int[] heads, int[] next, int mask) {
+      this.batch = batch;
+      this.keys = keys;
+      this.longKeys = longKeys;
+      this.heads = heads;
+      this.next = next;
+      this.mask = mask;
+    }
+  }
+
+  private boolean singleLongKey() {
+    return leftKeys.size() == 1 && dev.quiver.engine.types.TypeKind.of(leftKeys.get(0).type()).isLongBacked();
+  }
+
+  /** Key expressions must already have one common type per position. */
+  public HashJoinExec(JoinType type, ExecNode left, ExecNode right, List<PhysicalExpr> leftKeys,
+      List<PhysicalExpr> rightKeys, Schema schema) {
+    if (leftKeys.isEmpty() || leftKeys.size() != rightKeys.size()) {
+      throw new IllegalArgumentException("join needs the same non-zero number of keys on both sides");
+    }
+    this.type = type;
+    this.left = left;
+    this.right = right;
+    this.leftKeys = List.copyOf(leftKeys);
+    this.rightKeys = List.copyOf(rightKeys);
+    this.schema = schema;
+  }
+
+  @Override
+  public Schema schema() {
+    return schema;
+  }
+
+  @Override
+  public boolean splittable() {
+    return left.splittable();
+  }
+
+  @Override
+  public boolean preservesOrder() {
+    return left.preservesOrder();
+  }
+
+  private synchronized Build build(ExecContext ctx) {
+    if (buildError != null) {
+      throw buildError;
+    }
+    if (build != null) {
+      return build;
+    }
+    int token = dev.quiver.engine.expr.Scratch.pause();
+    try {
+      long t0 = System.nanoTime();
+      Schema rs = right.schema();
+      List<SortExec.Collector> parts = Parallel.drain(right, ctx, () -> new SortExec.Collector(rs, ctx.allocator()));
+      List<Batch> all = new ArrayList<>();
+      for (SortExec.Collector c : parts) {
+        all.addAll(c.batches);
+        c.batches.clear();
+      }
+      Batch b = all.isEmpty() ? emptyBatch(rs, ctx) : Take.concat(all, rs, ctx.allocator());
+      try {
+        int n = b.count();
+        Vec[] kv = new Vec[rightKeys.size()];
+        for (int k = 0; k < kv.length; k++) {
+          kv[k] = rightKeys.get(k).evaluate(b);
+        }
+        int cap = Integer.highestOneBit(Math.max(16, n * 2 - 1)) << 1;
+        int[] heads = new int[cap];
+        Arrays.fill(heads, -1);
+        int[] next = new int[n];
+        int mask = cap - 1;
+        if (singleLongKey()) {
+          dev.quiver.engine.expr.LongVec lk = (dev.quiver.engine.expr.LongVec) kv[0];
+          long[] keys = Arrays.copyOf(lk.values, n);
+          for (int i = n - 1; i >= 0; i--) {
+            if (lk.nulls != null && lk.nulls[i]) {
+              continue;
+            }
+            int pos = dev.quiver.engine.exec.LongGroupTable.mix(keys[i]) & mask;
+            next[i] = heads[pos];
+            heads[pos] = i;
+          }
+          build = new Build(b, null, keys, heads, next, mask);
+        } else {
+          RowKeys keys = RowKeys.encode(kv, n);
+          for (int i = n - 1; i >= 0; i--) {
+            if (keys.anyNull != null && keys.anyNull[i]) {
+              continue;
+            }
+            long h = keys.hashes[i];
+            int pos = (int) (h ^ (h >>> 32)) & mask;
+            next[i] = heads[pos];
+            heads[pos] = i;
+          }
+          build = new Build(b, keys, null, heads, next, mask);
+        }
+      } catch (RuntimeException | Error e) {
+        b.close();
+        throw e;
+      }
+      metrics.nanos.addAndGet(System.nanoTime() - t0);
+      return build;
+    } catch (RuntimeException e) {
+      buildError = e;
+      throw e;
+    } finally {
+      dev.quiver.engine.expr.Scratch.resume(token);
+    }
+  }
+
+  private static Batch emptyBatch(Schema s, ExecContext ctx) {
+    List<FieldVector> cols = new ArrayList<>();
+    for (var f : s.getFields()) {
+      FieldVector v = f.createVector(ctx.allocator());
+      v.allocateNew();
+      v.setValueCount(0);
+      cols.add(v);
+    }
+    return Batch.owning(s, cols, 0, 0);
+  }
+
+  @Override
+  public BatchStream open(ExecContext ctx) {
+    Build bt = build(ctx);
+    BatchStream in = left.open(ctx);
+    return new BatchStream() {
+      @Override
+      public Batch next() {
+        Batch b = in.next();
+        if (b == null) {
+          return null;
+        }
+        long t0 = System.nanoTime();
+        try {
+          return probe(b, bt, ctx);
+        } finally {
+          metrics.nanos.addAndGet(System.nanoTime() - t0);
+        }
+      }
+
+      @Override
+      public void close() {
+        in.close();
+      }
+    };
+  }
+
+  private Batch probe(Batch b, Build bt, ExecContext ctx) {
+    int n = b.count();
+    metrics.rowsIn.addAndGet(n);
+    Vec[] kv = new Vec[leftKeys.size()];
+    RowKeys pk = null;
+    long[] pl = null;
+    boolean[] pnull;
+    try {
+      for (int k = 0; k < kv.length; k++) {
+        kv[k] = leftKeys.get(k).evaluate(b);
+      }
+      if (bt.longKeys != null) {
+        pl = ((dev.quiver.engine.expr.LongVec) kv[0]).values;
+        pnull = kv[0].nulls;
+      } else {
+        pk = RowKeys.encode(kv, n);
+        pnull = pk.anyNull;
+      }
+    } catch (RuntimeException | Error e) {
+      b.close();
+      throw e;
+    }
+    RowKeys bk = bt.keys;
+    long[] bl = bt.longKeys;
+    if (type == JoinType.SEMI || type == JoinType.ANTI) {
+      boolean want = type == JoinType.SEMI;
+      int[] rows = b.rows();
+      int[] sel = new int[n];
+      int k = 0;
+      for (int i = 0; i < n; i++) {
+        boolean matched = !(pnull != null && pnull[i])
+            && (pl != null ? firstLongMatch(pl[i], bt) >= 0 : firstMatch(pk, i, bt) >= 0);
+        if (matched == want) {
+          sel[k++] = rows[i];
+        }
+      }
+      metrics.rowsOut.addAndGet(k);
+      return b.withSelection(sel, k);
+    }
+    try (b) {
+      int[] li = new int[Math.max(16, n)];
+      int[] ri = new int[li.length];
+      int m = 0;
+      int[] rows = b.rows();
+      boolean outer = type == JoinType.LEFT;
+      for (int i = 0; i < n; i++) {
+        boolean any = false;
+        if (pl != null && (pnull == null || !pnull[i])) {
+          long key = pl[i];
+          for (int j = bt.heads[LongGroupTable.mix(key) & bt.mask]; j >= 0; j = bt.next[j]) {
+            if (bl[j] == key) {
+              if (m == li.length) {
+                li = Arrays.copyOf(li, m * 2);
+                ri = Arrays.copyOf(ri, m * 2);
+              }
+              li[m] = rows[i];
+              ri[m] = j;
+              m++;
+              any = true;
+            }
+          }
+        } else if (pl == null && (pnull == null || !pnull[i])) {
+          long h = pk.hashes[i];
+          int po = pk.offsets[i];
+          int pe = pk.offsets[i + 1];
+          for (int j = bt.heads[(int) (h ^ (h >>> 32)) & bt.mask]; j >= 0; j = bt.next[j]) {
+            if (bk.hashes[j] == h && Arrays.equals(bk.data, bk.offsets[j], bk.offsets[j + 1], pk.data, po, pe)) {
+              if (m == li.length) {
+                li = Arrays.copyOf(li, m * 2);
+                ri = Arrays.copyOf(ri, m * 2);
+              }
+              li[m] = rows[i];
+              ri[m] = j;
+              m++;
+              any = true;
+            }
+          }
+        }
+        if (!any && outer) {
+          if (m == li.length) {
+            li = Arrays.copyOf(li, m * 2);
+            ri = Arrays.copyOf(ri, m * 2);
+          }
+          li[m] = rows[i];
+          ri[m] = -1;
+          m++;
+        }
+      }
+      List<FieldVector> cols = new ArrayList<>(schema.getFields().size());
+      try {
+        int nl = b.columns().size();
+        for (int c = 0; c < nl; c++) {
+          cols.add(Take.take(b, c, li, m, schema.getFields().get(c), ctx.allocator()));
+        }
+        Batch rb = bt.batch;
+        for (int c = 0; c < rb.columns().size(); c++) {
+          cols.add(Take.take(rb, c, ri, m, schema.getFields().get(nl + c), ctx.allocator()));
+        }
+      } catch (RuntimeException | Error e) {
+        for (FieldVector v : cols) {
+          v.close();
+        }
+        throw e;
+      }
+      metrics.rowsOut.addAndGet(m);
+      metrics.batchesOut.incrementAndGet();
+      return Batch.owning(schema, cols, m, b.seq());
+    }
+  }
+
+  private static int firstLongMatch(long key, Build bt) {
+    for (int j = bt.heads[LongGroupTable.mix(key) & bt.mask]; j >= 0; j = bt.next[j]) {
+      if (bt.longKeys[j] == key) {
+        return j;
+      }
+    }
+    return -1;
+  }
+
+  private static int firstMatch(RowKeys pk, int i, Build bt) {
+    long h = pk.hashes[i];
+    RowKeys bk = bt.keys;
+    int po = pk.offsets[i];
+    int pe = pk.offsets[i + 1];
+    for (int j = bt.heads[(int) (h ^ (h >>> 32)) & bt.mask]; j >= 0; j = bt.next[j]) {
+      if (bk.hashes[j] == h && Arrays.equals(bk.data, bk.offsets[j], bk.offsets[j + 1], pk.data, po, pe)) {
+        return j;
+      }
+    }
+    return -1;
+  }
+
+  @Override
+  public List<ExecNode> children() {
+    return List.of(left, right);
+  }
+
+  @Override
+  public String explainLine() {
+    StringBuilder sb = new StringBuilder("HashJoin ").append(type.name().toLowerCase(java.util.Locale.ROOT)).append(" on ");
+    for (int i = 0; i < leftKeys.size(); i++) {
+      sb.append(i == 0 ? "" : " AND ").append(leftKeys.get(i).explain()).append(" = ")
+          .append(rightKeys.get(i).explain());
+    }
+    return sb.toString();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (build != null) {
+      build.batch.close();
+      build = null;
+    }
+    super.close();
+  }
+}

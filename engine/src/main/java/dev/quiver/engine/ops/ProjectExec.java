@@ -1,0 +1,115 @@
+package dev.quiver.engine.ops;
+
+import dev.quiver.engine.exec.Batch;
+import dev.quiver.engine.exec.BatchStream;
+import dev.quiver.engine.exec.ExecContext;
+import dev.quiver.engine.exec.ExecNode;
+import dev.quiver.engine.exec.Take;
+import dev.quiver.engine.expr.PhysicalExpr;
+import dev.quiver.engine.expr.VecWriter;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.arrow.vector.util.TransferPair;
+
+/**
+ * Computes output columns. A plain column reference of a dense batch this operator owns is moved
+ * (buffer transfer, no copy); of a borrowed or filtered batch it is gathered; computed columns are
+ * written from the kernels' chunks.
+ */
+public final class ProjectExec extends ExecNode {
+  private final ExecNode child;
+  private final List<PhysicalExpr> exprs;
+  private final Schema schema;
+
+  public ProjectExec(ExecNode child, List<PhysicalExpr> exprs, Schema schema) {
+    this.child = child;
+    this.exprs = List.copyOf(exprs);
+    this.schema = schema;
+  }
+
+  @Override
+  public Schema schema() {
+    return schema;
+  }
+
+  @Override
+  public boolean splittable() {
+    return child.splittable();
+  }
+
+  @Override
+  public boolean preservesOrder() {
+    return child.preservesOrder();
+  }
+
+  @Override
+  public BatchStream open(ExecContext ctx) {
+    BatchStream in = child.open(ctx);
+    return new BatchStream() {
+      @Override
+      public Batch next() {
+        Batch b = in.next();
+        if (b == null) {
+          return null;
+        }
+        long t0 = System.nanoTime();
+        List<FieldVector> out = new ArrayList<>(exprs.size());
+        try (b) {
+          int n = b.count();
+          boolean movable = Take.isDenseOwned(b);
+          boolean[] moved = new boolean[b.columns().size()];
+          for (int i = 0; i < exprs.size(); i++) {
+            PhysicalExpr e = exprs.get(i);
+            Field f = schema.getFields().get(i);
+            if (e instanceof PhysicalExpr.ColumnRef c) {
+              if (movable && !moved[c.index()]) {
+                moved[c.index()] = true;
+                TransferPair tp = b.column(c.index()).getTransferPair(f, ctx.allocator());
+                tp.transfer();
+                out.add((FieldVector) tp.getTo());
+              } else {
+                out.add(Take.take(b, c.index(), b.rows(), n, f, ctx.allocator()));
+              }
+            } else {
+              out.add(VecWriter.write(e.evaluate(b), f, ctx.allocator()));
+            }
+          }
+          metrics.rowsIn.addAndGet(n);
+          metrics.rowsOut.addAndGet(n);
+          metrics.batchesOut.incrementAndGet();
+          return Batch.owning(schema, out, n, b.seq());
+        } catch (RuntimeException | Error e) {
+          for (FieldVector v : out) {
+            v.close();
+          }
+          throw e;
+        } finally {
+          metrics.nanos.addAndGet(System.nanoTime() - t0);
+        }
+      }
+
+      @Override
+      public void close() {
+        in.close();
+      }
+    };
+  }
+
+  @Override
+  public List<ExecNode> children() {
+    return List.of(child);
+  }
+
+  @Override
+  public String explainLine() {
+    StringBuilder sb = new StringBuilder("Project ");
+    for (int i = 0; i < exprs.size(); i++) {
+      sb.append(i == 0 ? "" : ", ").append(exprs.get(i).explain()).append(" AS ")
+          .append(schema.getFields().get(i).getName());
+    }
+    return sb.toString();
+  }
+}

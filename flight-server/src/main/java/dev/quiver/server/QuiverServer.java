@@ -1,0 +1,157 @@
+package dev.quiver.server;
+
+import dev.quiver.engine.dataset.Catalog;
+import dev.quiver.engine.memory.EngineMemory;
+import io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.apache.arrow.flight.FlightServer;
+import org.apache.arrow.flight.Location;
+import org.apache.arrow.memory.BufferAllocator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Quiver Flight server: the gRPC endpoint, its producer and the memory it uses. The
+ * catalog and engine memory belong to the caller and outlive the server.
+ */
+public final class QuiverServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(QuiverServer.class);
+
+  private final FlightServer server;
+  private final QuiverProducer producer;
+  private final BufferAllocator transport;
+  private final ExecutorService streamPool;
+  private final Location location;
+  private final Duration drainTimeout;
+  private boolean closed;
+
+  private QuiverServer(FlightServer server, QuiverProducer producer, BufferAllocator transport,
+      ExecutorService streamPool, Location location, Duration drainTimeout) {
+    this.server = server;
+    this.producer = producer;
+    this.transport = transport;
+    this.streamPool = streamPool;
+    this.location = location;
+    this.drainTimeout = drainTimeout;
+  }
+
+  /**
+   * Binds and starts serving.
+   *
+   * @throws IOException if the address cannot be bound (port in use, no such interface)
+   */
+  public static QuiverServer start(ServerConfig config, EngineMemory memory, Catalog catalog,
+      PlanExecutor executor) throws IOException {
+    config.validate();
+    BufferAllocator transport = memory.child("flight-transport");
+    ExecutorService pool = Executors.newCachedThreadPool(daemonThreads("quiver-stream-"));
+    try {
+      QuiverProducer producer = new QuiverProducer(memory, catalog, executor, transport, pool,
+          config.partitionBytes());
+      Location bind = config.tlsEnabled()
+          ? Location.forGrpcTls(config.host(), config.port())
+          : Location.forGrpcInsecure(config.host(), config.port());
+      Consumer<NettyServerBuilder> netty = b -> {
+        if (config.flowWindowBytes() > 0) {
+          b.flowControlWindow(config.flowWindowBytes());
+        }
+        b.maxInboundMessageSize(config.maxMessageBytes());
+        // Netty's default 32-64 KiB write watermarks make HTTP/2 flow control stop and resume
+        // the socket writer every 64 KiB; megabyte batches want a deeper socket queue.
+        b.withChildOption(io.netty.channel.ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new io.netty.channel.WriteBufferWaterMark(1 << 20, 4 << 20));
+        b.intercept(new DecodeFailureInterceptor());
+        GuardedMarshaller.install(b);
+      };
+      FlightServer.Builder builder = FlightServer.builder(transport, bind, producer)
+          .middleware(CallTracker.KEY, new CallTracker.Factory())
+          .maxInboundMessageSize(config.maxMessageBytes())
+          .backpressureThreshold(config.backpressureBytes())
+          .transportHint("grpc.builderConsumer", netty);
+      if (config.authEnabled()) {
+        builder.headerAuthenticator(new TokenAuthenticator(config.tokens(), config.users()));
+      }
+      if (config.tlsEnabled()) {
+        builder.useTls(config.tlsCert().toFile(), config.tlsKey().toFile());
+        if (config.tlsClientCa() != null) {
+          builder.useMTlsClientVerification(config.tlsClientCa().toFile());
+        }
+      }
+      FlightServer server = builder.build();
+      server.start();
+      Location actual = config.tlsEnabled()
+          ? Location.forGrpcTls(config.host(), server.getPort())
+          : Location.forGrpcInsecure(config.host(), server.getPort());
+      LOG.info("serving {} (tls={}, auth={}, datasets={})", actual.getUri(),
+          config.tlsEnabled(), config.authEnabled(), catalog.size());
+      return new QuiverServer(server, producer, transport, pool, actual, config.drainTimeout());
+    } catch (IOException | RuntimeException e) {
+      pool.shutdownNow();
+      transport.close();
+      throw e;
+    }
+  }
+
+  private static ThreadFactory daemonThreads(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  public Location location() {
+    return location;
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  public int activeStreams() {
+    return producer.activeStreams();
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  /**
+   * Stops accepting calls, lets running streams finish for up to {@code timeout}, then aborts
+   * what is left (UNAVAILABLE) and releases the server's memory.
+   */
+  public synchronized void drainAndClose(Duration timeout) throws InterruptedException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    producer.beginDrain();
+    server.shutdown();
+    boolean drained = server.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    if (!drained) {
+      LOG.warn("{} streams still running after {} ms; aborting them", producer.activeStreams(),
+          timeout.toMillis());
+      producer.abortStreams();
+    }
+    server.close();
+    streamPool.shutdown();
+    if (!streamPool.awaitTermination(5, TimeUnit.SECONDS)) {
+      streamPool.shutdownNow();
+    }
+    transport.close();
+    LOG.info("server stopped ({})", drained ? "drained" : "aborted running streams");
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    drainAndClose(drainTimeout);
+  }
+}

@@ -1,0 +1,313 @@
+"""Failure behaviour of the Quiver Flight server: status codes, cancellation, deadlines,
+disconnects, memory limits, shutdown and start-up errors."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.flight as flight
+import pytest
+
+from flight_server import ServerProcess, action_json, idle_bytes, java_exe, wait_idle
+from quiver._jar import server_jar
+
+IDENTITY = b'{"version":1,"plan":{"node":"input","name":"input"}}'
+
+
+def big_table(rows: int = 2_000_000) -> pa.Table:
+    ids = np.arange(rows, dtype=np.int64)
+    return pa.table({"id": ids, "x": ids * 0.25})
+
+
+def put(c: flight.FlightClient, name: str, table: pa.Table, chunk: int = 65_536) -> None:
+    w, r = c.do_put(flight.FlightDescriptor.for_path(name), table.schema)
+    for b in table.to_batches(max_chunksize=chunk):
+        w.write_batch(b)
+    w.done_writing()
+    r.read()
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def srv():
+    # Small gRPC queue so that a stalled reader stalls the server quickly.
+    with ServerProcess.start("--memory-limit", "256m", "--backpressure-size", "256k") as s:
+        c = s.client()
+        put(c, "big", big_table())  # 32 MB in 31 batches
+        c.close()
+        yield s
+
+
+@pytest.fixture()
+def c(srv):
+    client = srv.client()
+    yield client
+    client.close()
+
+
+# ---- status codes ------------------------------------------------------------------------------
+
+def test_unknown_dataset_is_not_found_naming_it(c):
+    with pytest.raises(pa.ArrowKeyError, match="'no_such_table' not found"):
+        c.do_get(flight.Ticket(b"no_such_table")).read_all()
+    with pytest.raises(pa.ArrowKeyError, match="no_such_table"):
+        c.get_flight_info(flight.FlightDescriptor.for_path("no_such_table"))
+    with pytest.raises(pa.ArrowKeyError, match="no_such_table"):
+        c.get_schema(flight.FlightDescriptor.for_path("no_such_table"))
+    with pytest.raises(pa.ArrowKeyError, match="no_such_table"):
+        list(c.do_action(flight.Action("drop", b"no_such_table")))
+    plan = b'{"version":1,"plan":{"node":"scan","dataset":"no_such_table"}}'
+    with pytest.raises(pa.ArrowKeyError, match="no_such_table"):
+        c.do_get(flight.Ticket(plan)).read_all()
+
+
+@pytest.mark.parametrize("plan, problem", [
+    (b'{"version":1,"plan":{"node":"filter"}}', 'INVALID_PLAN: "filter" node is missing "input"'),
+    (b'{"version":2,"plan":{"node":"input","name":"input"}}', "unsupported plan version 2"),
+    (b'{"version":1,"plan":{"node":"scan"}}', '"scan" node is missing "dataset"'),
+    (b'{"version":1, "plan": [', "not valid JSON"),
+])
+def test_bad_plan_is_invalid_argument_naming_the_problem(c, plan, problem):
+    with pytest.raises(pa.ArrowInvalid, match=problem):
+        c.get_flight_info(flight.FlightDescriptor.for_command(plan))
+    with pytest.raises(pa.ArrowInvalid, match=problem):
+        c.get_schema(flight.FlightDescriptor.for_command(plan))
+    with pytest.raises(pa.ArrowInvalid, match=problem):
+        c.do_get(flight.Ticket(plan)).read_all()
+
+
+def test_exchange_plan_errors(c):
+    w, r = c.do_exchange(flight.FlightDescriptor.for_command(
+        b'{"version":1,"plan":{"node":"input","name":"other"}}'))
+    w.begin(pa.schema([("a", pa.int64())]))
+    w.done_writing()
+    # An input the call does not supply is a missing source: NOT_FOUND, naming it.
+    with pytest.raises(pa.ArrowKeyError, match="DATASET_NOT_FOUND: input 'other'"):
+        r.read_all()
+    w, r = c.do_exchange(flight.FlightDescriptor.for_path("big"))
+    w.begin(pa.schema([("a", pa.int64())]))
+    w.done_writing()
+    with pytest.raises(pa.ArrowInvalid, match="command descriptor"):
+        r.read_all()
+
+
+def test_bad_requests_are_invalid_argument(c):
+    t = pa.table({"a": [1, 2]})
+    with pytest.raises(pa.ArrowInvalid, match=r"may only use letters"):
+        put(c, "bad name!", t)
+    with pytest.raises(pa.ArrowInvalid, match=r"must not contain '\.\.'"):
+        put(c, "..", t)
+    with pytest.raises(pa.ArrowInvalid, match="cannot append"):
+        w, r = c.do_put(flight.FlightDescriptor.for_path("big", "append"), t.schema)
+        w.write_table(t)
+        w.done_writing()
+        r.read()
+        w.close()
+    with pytest.raises(pa.ArrowInvalid, match="batches"):
+        c.do_get(flight.Ticket(b'{"dataset":"big","batches":[5,999]}')).read_all()
+    with pytest.raises(pa.ArrowInvalid, match="unknown action 'reboot'"):
+        list(c.do_action(flight.Action("reboot", b"")))
+    # The failed append left the dataset as it was.
+    assert action_json(c, "stats")["datasets"]["big"]["rows"] == 2_000_000
+
+
+def test_memory_limit_is_resource_exhausted_and_upload_leaves_nothing():
+    with ServerProcess.start("--memory-limit", "16m") as s:
+        c = s.client()
+        baseline = idle_bytes(c)
+        # pyarrow raises ArrowInvalid for RESOURCE_EXHAUSTED; the gRPC code is in the message.
+        with pytest.raises(pa.ArrowException, match="RESOURCE_EXHAUSTED.*memory limit"):
+            put(c, "too_big", big_table(4_000_000))
+        assert "too_big" not in action_json(c, "stats")["datasets"]
+        wait_idle(c, baseline)
+        put(c, "small", big_table(1000))  # still serving
+        c.close()
+
+
+# ---- cancellation, disconnects, deadlines, backpressure ----------------------------------------
+
+def test_slow_reader_gets_backpressure_not_a_buffered_dataset(srv, c):
+    reader = c.do_get(flight.Ticket(b"big"))
+    reader.read_chunk()
+    time.sleep(1.0)  # the client stops reading; the server must stop producing
+    streams = action_json(c, "stats")["streams"]
+    doget = [s for s in streams if s["method"] == "DO_GET" and s["target"] == "big"]
+    assert len(doget) == 1
+    sent = doget[0]["rows"]
+    assert sent < 1_000_000, f"server pushed {sent} of 2M rows to a stalled client"
+    assert reader.read_all().num_rows == 2_000_000 - 65_536
+    wait_idle(c, idle_bytes(c))
+
+
+def test_client_cancel_mid_doget_frees_everything(srv, c):
+    baseline = idle_bytes(c)
+    reader = c.do_get(flight.Ticket(b"big"))
+    reader.read_chunk()
+    reader.cancel()
+    wait_idle(c, baseline)
+    assert action_json(c, "health")["status"] == "serving"
+
+
+def test_deadline_is_honoured(srv, c):
+    baseline = idle_bytes(c)
+    options = flight.FlightCallOptions(timeout=0.5)
+    reader = c.do_get(flight.Ticket(b"big"), options)
+    reader.read_chunk()
+    time.sleep(1.0)
+    with pytest.raises((flight.FlightTimedOutError, flight.FlightCancelledError)):
+        reader.read_all()
+    wait_idle(c, baseline)
+
+
+def run_and_die(srv, body: str) -> None:
+    """Runs a client in a subprocess that exits abruptly (os._exit) mid-call."""
+    code = textwrap.dedent(f"""
+        import os, numpy as np, pyarrow as pa, pyarrow.flight as flight
+        c = flight.connect("{srv.location}")
+        ids = np.arange(2_000_000, dtype=np.int64)
+        t = pa.table({{"id": ids, "x": ids * 0.25}})
+    """) + textwrap.dedent(body) + "\nos._exit(3)\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 3, proc.stderr
+
+
+def test_disconnect_mid_doget_frees_everything(srv, c):
+    baseline = idle_bytes(c)
+    run_and_die(srv, """
+        r = c.do_get(flight.Ticket(b"big"))
+        r.read_chunk()
+    """)
+    wait_idle(c, baseline)
+
+
+def test_disconnect_mid_doput_leaves_nothing(srv, c):
+    baseline = idle_bytes(c)
+    run_and_die(srv, """
+        w, _ = c.do_put(flight.FlightDescriptor.for_path("half_written"), t.schema)
+        for b in t.to_batches(max_chunksize=65536)[:10]:
+            w.write_batch(b)
+    """)
+    wait_idle(c, baseline)
+    assert "half_written" not in action_json(c, "stats")["datasets"]
+
+
+def test_deadline_mid_doput_leaves_nothing(srv, c):
+    baseline = idle_bytes(c)
+    t = big_table(500_000)
+    w, r = c.do_put(flight.FlightDescriptor.for_path("late"), t.schema,
+                    options=flight.FlightCallOptions(timeout=0.5))
+    with pytest.raises(flight.FlightError):
+        for b in t.to_batches(max_chunksize=65536):
+            w.write_batch(b)
+            time.sleep(0.2)
+        w.done_writing()
+        r.read()
+        w.close()
+    wait_idle(c, baseline)
+    assert "late" not in action_json(c, "stats")["datasets"]
+
+
+def test_disconnect_mid_doexchange_frees_everything(srv, c):
+    baseline = idle_bytes(c)
+    run_and_die(srv, f"""
+        w, r = c.do_exchange(flight.FlightDescriptor.for_command({IDENTITY!r}))
+        w.begin(t.schema)
+        for b in t.to_batches(max_chunksize=65536)[:5]:
+            w.write_batch(b)
+        r.read_chunk()
+    """)
+    wait_idle(c, baseline)
+
+
+# ---- process level: shutdown, bind errors, CLI ---------------------------------------------------
+
+def test_sigterm_drains_running_stream_then_exits():
+    with ServerProcess.start("--backpressure-size", "256k", "--drain-timeout", "20") as s:
+        c = s.client()
+        t = big_table(1_000_000)
+        put(c, "drain_me", t)
+        reader = c.do_get(flight.Ticket(b"drain_me"))
+        first = reader.read_chunk().data
+        s.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        rest = reader.read_all()  # the in-flight stream completes in full
+        assert pa.Table.from_batches([first]).num_rows + rest.num_rows == t.num_rows
+        s.proc.wait(30)
+        assert "server stopped (drained)" in s.log()
+        with pytest.raises(flight.FlightUnavailableError):
+            c.list_flights().__next__()
+        c.close()
+
+
+def test_sigterm_aborts_stalled_stream_after_drain_timeout():
+    with ServerProcess.start("--backpressure-size", "256k", "--drain-timeout", "1") as s:
+        c = s.client()
+        put(c, "stalled", big_table(1_000_000))
+        reader = c.do_get(flight.Ticket(b"stalled"))
+        reader.read_chunk()
+        t0 = time.monotonic()
+        s.proc.send_signal(signal.SIGTERM)
+        s.proc.wait(20)
+        assert time.monotonic() - t0 < 15
+        assert "aborting them" in s.log()
+        c.close()
+
+
+def test_port_in_use_is_a_one_line_error(srv):
+    proc = subprocess.run(
+        [java_exe(), "-jar", str(server_jar()), "--port", str(srv.port)],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("quiver-server: cannot listen on 127.0.0.1:")
+    assert "in use" in lines[0]
+
+
+def test_non_loopback_bind_needs_auth_or_insecure():
+    proc = subprocess.run(
+        [java_exe(), "-jar", str(server_jar()), "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "--insecure" in proc.stderr and "Exception" not in proc.stderr
+
+
+def test_help_documents_every_option_with_its_variable():
+    proc = subprocess.run([java_exe(), "-jar", str(server_jar()), "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    for flag, env in [("--host", "QUIVER_HOST"), ("--port", "QUIVER_PORT"),
+                      ("--tpch-scale", "QUIVER_TPCH_SCALE"),
+                      ("--memory-limit", "QUIVER_MEMORY_LIMIT"),
+                      ("--tls-cert", "QUIVER_TLS_CERT"), ("--tls-key", "QUIVER_TLS_KEY"),
+                      ("--tls-client-ca", "QUIVER_TLS_CLIENT_CA"),
+                      ("--tokens-file", "QUIVER_TOKENS_FILE"), ("--users-file", "QUIVER_USERS_FILE"),
+                      ("--insecure", "QUIVER_INSECURE"), ("--drain-timeout", "QUIVER_DRAIN_TIMEOUT"),
+                      ("--partition-size", "QUIVER_PARTITION_SIZE"),
+                      ("--max-message-size", "QUIVER_MAX_MESSAGE_SIZE"),
+                      ("--flow-window", "QUIVER_FLOW_WINDOW"),
+                      ("--backpressure-size", "QUIVER_BACKPRESSURE_SIZE"),
+                      ("--log-level", "QUIVER_LOG_LEVEL"), ("access-log", "QUIVER_ACCESS_LOG")]:
+        assert flag in proc.stdout and env in proc.stdout, flag
+
+
+def test_options_come_from_environment_and_tpch_is_registered():
+    with ServerProcess.start(env={"QUIVER_TPCH_SCALE": "0.01",
+                                  "QUIVER_PARTITION_SIZE": "1m"}) as s:
+        c = s.client()
+        names = {f.descriptor.path[0].decode() for f in c.list_flights()}
+        assert names == {"customer", "lineitem", "nation", "orders", "part", "partsupp",
+                         "region", "supplier"}
+        info = c.get_flight_info(flight.FlightDescriptor.for_path("lineitem"))
+        assert info.schema.field("l_orderkey").type == pa.int64()
+        lineitem = pa.concat_tables(c.do_get(e.ticket).read_all() for e in info.endpoints)
+        assert lineitem.num_rows == info.total_records > 0
+        c.close()

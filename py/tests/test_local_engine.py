@@ -1,0 +1,133 @@
+"""quiver.local(): the process's in-process engine."""
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import quiver as qv
+from quiver import _jar
+from quiver._local import LocalEngine, parse_size
+
+PY_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def eng():
+    return qv.local()
+
+
+def test_parse_size():
+    assert parse_size("2g") == 2 << 30
+    assert parse_size("512MiB") == 512 << 20
+    assert parse_size(1234) == 1234
+    with pytest.raises(ValueError, match="cannot parse size"):
+        parse_size("lots")
+
+
+def test_instance_refuses_different_options_once_started(eng):
+    assert LocalEngine.instance() is eng
+    with pytest.raises(ValueError, match="cannot be restarted"):
+        LocalEngine.instance(qv.JvmOptions(heap="17m"))
+
+
+def test_put_replace_append_list_info_stats(eng):
+    eng.put("le_a", {"x": np.arange(3)})
+    eng.put("le_a", {"x": np.arange(4)})  # replace
+    assert eng.info("le_a").num_rows == 4
+    info = eng.put("le_a", {"x": np.arange(2)}, mode="append")
+    assert info.num_rows == 6 and info.num_batches == 2
+    assert eng.get("le_a").to_arrow().column("x").to_pylist() == [0, 1, 2, 3, 0, 1]
+    eng.put("le_b", pa.table({"s": ["x"]}))
+    names = [d.name for d in eng.list()]
+    assert names == sorted(names) and {"le_a", "le_b"} <= set(names)
+    s = eng.stats()
+    assert s["datasets"] >= 2 and s["allocated_bytes"] > 0 and s["limit_bytes"] > 0
+    with pytest.raises(ValueError, match="mode must be"):
+        eng.put("le_a", {"x": np.arange(1)}, mode="upsert")
+    with pytest.raises(qv.QuiverError):
+        eng.put("le_a", {"y": np.arange(1)}, mode="append")  # schema differs
+    assert eng.get("le_a").num_rows == 6  # unchanged by the failed append
+    eng.drop("le_a")
+    eng.drop("le_b")
+    gc.collect()
+    eng.release_caches()
+    assert eng.stats()["allocated_bytes"] == 0
+
+
+def test_memory_limit_option_in_a_fresh_process():
+    script = textwrap.dedent("""
+        import numpy as np, quiver as qv
+        eng = qv.local(memory_limit="1m")
+        print(eng.stats()["limit_bytes"])
+        try:
+            eng.put("big", {"x": np.arange(1_000_000)})
+        except qv.MemoryLimitError as e:
+            print("limit:", "big" in eng, eng.stats()["allocated_bytes"] - eng.stats()["cached_bytes"])
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(PY_DIR)), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(1 << 20), "limit:", "False", "0"]
+
+
+def test_no_jdk_message_says_what_was_searched(tmp_path, monkeypatch):
+    fake = tmp_path / "not-a-jdk"
+    fake.mkdir()
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    monkeypatch.setenv("JAVA_HOME", str(fake))
+    monkeypatch.setenv("PATH", str(empty_bin))
+
+    class NoInstallDirs(type(Path())):  # hide the machine's /usr/lib/jvm & co.
+        def is_dir(self):
+            if str(self) in ("/usr/lib/jvm", "/usr/local/lib/jvm", "/opt/java",
+                             "/Library/Java/JavaVirtualMachines"):
+                return False
+            return super().is_dir()
+
+    monkeypatch.setattr(_jar, "Path", NoInstallDirs)
+    with pytest.raises(qv.JavaNotFound) as info:
+        _jar.find_java_home(17)
+    msg = str(info.value)
+    assert "needs a JDK 17+" in msg
+    assert f"{fake} (not a JDK)" in msg
+    assert "$JAVA_HOME" in msg
+
+
+def test_no_jdk_fails_quiver_local_with_that_message():
+    script = textwrap.dedent("""
+        import quiver as qv
+        try:
+            qv.local()
+        except qv.JavaNotFound as e:
+            print("JavaNotFound:", e)
+    """)
+    env = dict(os.environ, PYTHONPATH=str(PY_DIR), JAVA_HOME="/nonexistent/jdk", PATH="/nonexistent")
+    # Hide install folders by running with a find_java_home that sees none of them.
+    script = ("import quiver._jar as j, pathlib\n"
+              "class P(type(pathlib.Path())):\n"
+              "    def is_dir(self):\n"
+              "        return False if str(self).startswith(('/usr/lib/jvm', '/usr/local/lib/jvm', '/opt/java', '/Library/Java')) else super().is_dir()\n"
+              "j.Path = P\n" + script)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("JavaNotFound: Quiver needs a JDK 17+")
+    assert "/nonexistent/jdk (not a JDK)" in proc.stdout
+
+
+def test_handoff_proof_reports_one_address_on_every_side(eng):
+    from quiver._local import handoff_proof
+
+    proof = handoff_proof(100_000, eng)
+    assert proof.zero_copy and proof.python_address == proof.java_address
+    assert "zero bytes copied" in str(proof)
+    assert "__quiver_handoff_proof" not in eng
