@@ -43,6 +43,8 @@ def local(**jvm_options):
     """
     from ._local import LocalEngine
 
+    if "classpath" in jvm_options:
+        jvm_options["classpath"] = tuple(str(p) for p in jvm_options["classpath"])
     return LocalEngine.instance(JvmOptions(**jvm_options) if jvm_options else None)
 
 

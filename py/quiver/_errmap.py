@@ -84,6 +84,35 @@ def from_java(exc: BaseException) -> E.QuiverError:
     return _make(E.JavaError, f"{simple}: {message}", exc)
 
 
+def java_error_type(jexc: Any) -> type[E.QuiverError] | None:
+    """Resolver for ``quiver._bridge.translate_java_error``: plan errors by their kind, user
+    function errors by their wording; None for everything else."""
+    kind = _java_kind(jexc)
+    if kind in KIND_TO_ERROR:
+        return KIND_TO_ERROR[kind]
+    try:
+        name = str(jexc.getClass().getName())
+    except Exception:  # noqa: BLE001
+        return None
+    if name == "dev.quiver.engine.udf.UdfException":
+        msg = jexc.getMessage()
+        return classify(str(msg) if msg is not None else "")
+    return None
+
+
+_installed = False
+
+
+def install_java_resolver() -> None:
+    """Teaches the bridge's Java error translation the engine's plan and UDF errors (once)."""
+    global _installed
+    if not _installed:
+        from ._bridge import register_java_error_resolver
+
+        register_java_error_resolver(java_error_type)
+        _installed = True
+
+
 def _java_kind(exc: BaseException) -> str | None:
     try:
         k = exc.kind()  # type: ignore[attr-defined]

@@ -222,13 +222,19 @@ class RemoteEngine(Engine):
                     raise from_flight(failure[0]) from None
                 raise from_flight(e) from None
             finally:
-                writer.close()
+                try:
+                    writer.close()
+                except Exception:  # noqa: BLE001 - reported by the read above
+                    pass
 
         try:
             schema = result.schema
         except Exception as e:  # noqa: BLE001
             sender.join(timeout=5)
-            writer.close()
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - the same failure, already being reported
+                pass
             raise from_flight(e) from None
         return _progress.tracked_reader(pa.RecordBatchReader.from_batches(schema, batches()),
                                         desc)

@@ -6,14 +6,9 @@ lead, so nothing here is global.
 """
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import signal
 import subprocess
-
 import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -26,14 +21,9 @@ EXAMPLE = REPO / "examples" / "java-udf"
 EXAMPLE_JAR = EXAMPLE / "target" / "acme-udf.jar"
 TPCH_SCALE = 0.01
 
-__all__ = ["REPO", "EXAMPLE", "EXAMPLE_JAR", "TPCH_SCALE", "example_jar", "ServerProcess",
-           "start_server", "local_engine", "remote_engine", "engine", "MODES", "java_bin"]
+__all__ = ["REPO", "EXAMPLE", "EXAMPLE_JAR", "TPCH_SCALE", "example_jar", "start_server", "local_engine", "remote_engine", "engine", "MODES"]
 
 MODES = ["local", "remote"]
-
-
-def java_bin() -> str:
-    return str(qv.find_java_home(17) / "bin" / "java")
 
 
 def _newest(path: Path) -> float:
@@ -59,58 +49,51 @@ def example_jar() -> Path:
         return EXAMPLE_JAR
 
 
-class ServerProcess:
-    """``quiver-server`` in a subprocess on a free loopback port; stopped by :meth:`stop`."""
+class _Server:
+    """The Flight suite's server fixture (py/tests/flight_server.py) with user-function jars on
+    the server's class path (``--classpath``); ``uri`` is what ``qv.connect`` takes."""
 
-    def __init__(self, *args: str, classpath: list[Path] = (), env: dict | None = None) -> None:
-        jar = qv.server_jar()
-        cp = os.pathsep.join([str(jar), *map(str, classpath)])
-        cmd = [java_bin(), "--add-opens=java.base/java.nio=org.apache.arrow.memory.core,ALL-UNNAMED",
-               "-Xmx1g", "-cp", cp, "dev.quiver.server.Main", "--host", "127.0.0.1",
-               "--port", "0", "--log-level", "WARN", "--no-access-log", *args]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env={**os.environ, **(env or {})})
-        self.uri = self._await_listening()
-
-    def _await_listening(self, timeout: float = 90) -> str:
-        deadline = time.monotonic() + timeout
-        assert self.proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                if self.proc.poll() is not None:
-                    err = self.proc.stderr.read() if self.proc.stderr else ""
-                    raise RuntimeError(f"server exited with {self.proc.returncode}: {err}")
-                continue
-            m = re.search(r"listening on \S+://([\d.]+):(\d+)", line)
-            if m:
-                return f"grpc://{m.group(1)}:{m.group(2)}"
-        self.stop()
-        raise RuntimeError("server did not report its port in time")
+    def __init__(self, proc) -> None:
+        self.proc = proc
+        self.uri = proc.location
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for f in (self.proc.stdout, self.proc.stderr):
-            if f is not None:
-                f.close()
+        self.proc.__exit__(None, None, None)
 
 
-def start_server(*args: str, classpath: list[Path] = ()) -> ServerProcess:
-    return ServerProcess(*args, classpath=classpath)
+def start_server(*args: str, classpath: list[Path] = ()) -> _Server:
+    """``quiver-server`` in a subprocess on a free loopback port (stop it with ``.stop()``)."""
+    from flight_server import ServerProcess
+
+    cp = [a for jar in classpath for a in ("--classpath", str(jar))]
+    return _Server(ServerProcess.start("--host", "127.0.0.1", "--log-level", "WARN",
+                                       "--no-access-log", *cp, *args))
 
 
-def _load_tpch_local(eng, scale: float) -> None:
+TPCH_TABLES = ("customer", "lineitem", "nation", "orders", "part", "partsupp", "region",
+               "supplier")
+
+
+def _load_tpch_local(eng, scale: float) -> list[str]:
+    """Loads TPC-H into the process's local engine; returns the names it added."""
     import jpype
 
-    Tpch = jpype.JClass("dev.quiver.engine.tpch.TpchGenerator")
-    if "lineitem" not in eng:
-        Tpch(scale).loadAll(eng.catalog)
+    before = set(eng.names())
+    jpype.JClass("dev.quiver.engine.tpch.TpchGenerator")(scale).loadAll(eng.catalog)
+    return [n for n in TPCH_TABLES if n not in before]
+
+
+def _cleanup_local(eng, added: list[str]) -> None:
+    """Drops what the tests added (the local engine is shared by the whole test process, and
+    other suites check that its memory returns to zero)."""
+    import gc
+
+    gc.collect()
+    for name in added:
+        eng.drop(name, missing_ok=True)
+    for info in eng.list():
+        if info.name.startswith("_qv_tmp_") or info.name.startswith("api_"):
+            eng.drop(info.name, missing_ok=True)
 
 
 def _require(what: str, check) -> None:
@@ -120,7 +103,7 @@ def _require(what: str, check) -> None:
         pytest.skip(f"{what} not available: {e}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_engine():
     from quiver._engine import Engine
 
@@ -136,8 +119,9 @@ def local_engine():
     except ValueError:  # the JVM already runs with other options in this process
         eng = qv.local()
     eng.load_jar(jar)  # no-op when the jar is already on the JVM class path
-    _load_tpch_local(eng, TPCH_SCALE)
-    return eng
+    added = _load_tpch_local(eng, TPCH_SCALE)
+    yield eng
+    _cleanup_local(eng, added)
 
 
 @pytest.fixture(scope="session")

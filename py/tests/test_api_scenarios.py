@@ -173,7 +173,7 @@ def test_put_get_list_drop(engine):
     assert "api_t" in engine.names()
     info = [d for d in engine.list() if d.name == "api_t"][0]
     assert info.num_rows == 5
-    engine.put("api_t", pd.DataFrame({"a": [5], "b": ["f"]}), mode="append")
+    engine.put("api_t", pa.table({"a": [5], "b": ["f"]}), mode="append")
     got = engine.get("api_t").to_pandas()
     assert got["a"].tolist() == [0, 1, 2, 3, 4, 5]
     engine.put("api_t2", pl.DataFrame({"v": [1.0, 2.0]}))

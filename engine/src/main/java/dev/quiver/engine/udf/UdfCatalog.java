@@ -69,6 +69,26 @@ public final class UdfCatalog {
     return new UdfCatalog(out);
   }
 
+  /**
+   * The user code in {@code jars} (and on the class path), through a new class loader whose
+   * parent is this class's loader. The loader lives as long as the classes are used.
+   */
+  public static UdfCatalog loadJars(List<java.nio.file.Path> jars) {
+    java.net.URL[] urls = new java.net.URL[jars.size()];
+    for (int i = 0; i < urls.length; i++) {
+      java.nio.file.Path p = jars.get(i);
+      if (!java.nio.file.Files.isRegularFile(p)) {
+        throw new UdfException("UDF jar not found: " + p);
+      }
+      try {
+        urls[i] = p.toUri().toURL();
+      } catch (java.net.MalformedURLException e) {
+        throw new UdfException("bad UDF jar path " + p + ": " + e.getMessage(), e);
+      }
+    }
+    return load(new java.net.URLClassLoader("quiver-udf", urls, UdfCatalog.class.getClassLoader()));
+  }
+
   /** A catalog of exactly these classes (for tests and embedding). */
   @SafeVarargs
   public static UdfCatalog of(Class<? extends QuiverUdf>... types) {
@@ -125,7 +145,7 @@ public final class UdfCatalog {
     Entry e = find(nameOrClass);
     if (e == null) {
       TreeSet<String> known = new TreeSet<>();
-      entries.stream().filter(x -> x.kind() == kind)
+      entries.stream().filter(x -> implementsKind(x.type(), kind))
           .forEach(x -> known.add(x.name() + " (" + x.className() + ")"));
       throw new UdfException("unknown function '" + nameOrClass + "': no "
           + kind.name().toLowerCase(Locale.ROOT) + " UDF of that name or class; registered: " + (known.isEmpty() ? "none" : String.join(", ", known))
@@ -185,6 +205,20 @@ public final class UdfCatalog {
       throw new UdfException("constructing " + e.className() + " failed: " + c, c);
     } catch (ReflectiveOperationException ex) {
       throw new UdfException("cannot construct " + e.className() + ": " + ex, ex);
+    }
+  }
+
+  /**
+   * Registers every {@link ScalarUdf} of this catalog in {@code registry} under its {@link
+   * Udf#name()}, with its class name as an alias. One instance serves all queries, so a scalar
+   * UDF must be thread-safe (stateless is simplest).
+   */
+  public void registerScalars(dev.quiver.engine.expr.FunctionRegistry registry) {
+    for (Entry e : entries) {
+      if (implementsKind(e.type(), Kind.SCALAR)) {
+        registry.register(new UdfScalarFunction(e.name(), List.of(e.className()),
+            (ScalarUdf) instantiate(e)));
+      }
     }
   }
 
