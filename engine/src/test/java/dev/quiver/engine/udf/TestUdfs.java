@@ -25,6 +25,38 @@ final class TestUdfs {
     return v;
   }
 
+  /** twice(x) = 2x over float64 (integers and decimals are converted), scalar and batch. */
+  @Udf(name = "twice")
+  public static final class Twice implements ScalarUdf {
+    static final ArrowType F64 = new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
+
+    @Override
+    public List<ArrowType> parameterTypes(List<ArrowType> args) {
+      if (args.size() != 1) {
+        throw new UdfException("twice takes one argument, got " + args.size());
+      }
+      if (args.get(0) instanceof ArrowType.Utf8) {
+        throw new UdfException("twice takes a number, got utf8");
+      }
+      return List.of(F64);
+    }
+
+    @Override
+    public ArrowType resultType(List<ArrowType> parameterTypes) {
+      return F64;
+    }
+
+    @Override
+    public dev.quiver.engine.expr.Vec apply(dev.quiver.engine.expr.Vec[] args, int n) {
+      double[] x = ((dev.quiver.engine.expr.DoubleVec) args[0]).values;
+      dev.quiver.engine.expr.DoubleVec out = new dev.quiver.engine.expr.DoubleVec(F64, n);
+      for (int i = 0; i < n; i++) {
+        out.values[i] = 2 * x[i];
+      }
+      return out;
+    }
+  }
+
   /** y = x * factor, batch by batch. */
   @Udf(name = "scale", description = "multiplies column x by factor")
   public static final class Scale implements BatchUdf {
