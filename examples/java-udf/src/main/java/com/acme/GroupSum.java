@@ -6,6 +6,8 @@ import dev.quiver.engine.udf.UdfArgs;
 import dev.quiver.engine.udf.UdfException;
 import dev.quiver.engine.udf.UdfReaders;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.arrow.memory.ArrowBuf;
@@ -67,6 +69,9 @@ public final class GroupSum implements BatchUdf {
 
   /** Open addressing from key to group index; per-group sums in parallel arrays. */
   private static final class Table {
+    private static final int CHUNK = 4096;
+    private final long[] ks = new long[CHUNK];
+    private final double[] vs = new double[CHUNK];
     private long[] slotKeys = new long[1024];
     private int[] slotGroup = new int[1024]; // 0 = empty, else group index + 1
     private long[] keys = new long[256];
@@ -77,20 +82,25 @@ public final class GroupSum implements BatchUdf {
     void add(BigIntVector k, Float8Vector v, int n) {
       ArrowBuf kb = k.getDataBuffer();
       ArrowBuf vb = v.getDataBuffer();
-      long[] ks = new long[n];
-      double[] vs = new double[n];
-      kb.nioBuffer(0, n * 8).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(ks);
-      vb.nioBuffer(0, n * 8).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(vs);
+      LongBuffer kin = kb.nioBuffer(0, n * 8).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+      DoubleBuffer vin = vb.nioBuffer(0, n * 8).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
       boolean keyNulls = k.getNullCount() > 0;
       boolean valueNulls = v.getNullCount() > 0;
-      for (int i = 0; i < n; i++) {
-        if (keyNulls && k.isNull(i)) {
-          continue;
-        }
-        int g = group(ks[i]);
-        if (!valueNulls || !v.isNull(i)) {
-          sums[g] += vs[i];
-          counts[g]++;
+      // cache-sized chunks copied out of the Arrow buffers, then a tight loop over arrays
+      for (int off = 0; off < n; off += CHUNK) {
+        int len = Math.min(CHUNK, n - off);
+        kin.get(ks, 0, len);
+        vin.get(vs, 0, len);
+        for (int j = 0; j < len; j++) {
+          int i = off + j;
+          if (keyNulls && k.isNull(i)) {
+            continue;
+          }
+          int g = group(ks[j]);
+          if (!valueNulls || !v.isNull(i)) {
+            sums[g] += vs[j];
+            counts[g]++;
+          }
         }
       }
     }

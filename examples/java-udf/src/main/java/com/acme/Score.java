@@ -34,6 +34,7 @@ import org.apache.arrow.vector.types.pojo.Schema;
  */
 @Udf(name = "score", description = "logistic score of a numeric value")
 public final class Score implements ScalarUdf, BatchUdf {
+  private static final int CHUNK = 4096;
   private static final ArrowType FLOAT64 = new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
 
   /** The kernel: one tight loop over primitive arrays, no boxing, no per-row calls. */
@@ -111,12 +112,18 @@ public final class Score implements ScalarUdf, BatchUdf {
       Float8Vector x = (Float8Vector) batch.getVector(column);
       Float8Vector y = (Float8Vector) out.getVector(0);
       y.allocateNew(n);
-      double[] xs = new double[n];
-      double[] ys = new double[n];
-      // bulk copies in and out of the Arrow buffers; the kernel loops over plain arrays
-      doubles(x.getDataBuffer(), n).get(xs);
-      score(xs, ys, n, center, scale);
-      doubles(y.getDataBuffer(), n).put(ys);
+      // Cache-sized chunks: bulk copy from the Arrow buffer, run the kernel over plain arrays,
+      // bulk copy into the result buffer.
+      double[] xs = new double[CHUNK];
+      double[] ys = new double[CHUNK];
+      DoubleBuffer xin = doubles(x.getDataBuffer(), n);
+      DoubleBuffer yout = doubles(y.getDataBuffer(), n);
+      for (int off = 0; off < n; off += CHUNK) {
+        int len = Math.min(CHUNK, n - off);
+        xin.get(xs, 0, len);
+        score(xs, ys, len, center, scale);
+        yout.put(ys, 0, len);
+      }
       int validityBytes = (n + 7) / 8;
       if (x.getNullCount() > 0) {
         y.getValidityBuffer().setBytes(0, x.getValidityBuffer(), 0, validityBytes);
