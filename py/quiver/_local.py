@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import _data
+from . import _data, _progress
 from ._bridge import Bridge, Result, java_errors
 from ._engine import DatasetInfo, Engine
 from ._errmap import install_java_resolver
@@ -234,7 +234,7 @@ class LocalEngine(Engine):
                 for r in readers:
                     r.close()
                 raise
-        return self._result_stream(result, *readers)
+        return _progress.tracked_reader(self._result_stream(result, *readers), "query")
 
     def _plan_schema(self, plan: dict, inputs: Any = None) -> pa.Schema:
         qe = self._query_engine()

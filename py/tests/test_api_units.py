@@ -132,3 +132,13 @@ def test_public_names_exist():
     for name in qv.__all__:
         assert hasattr(qv, name), name
     assert callable(qv.stage) and callable(qv.connect)
+
+
+@pytest.mark.parametrize("module", ["quiver.expr", "quiver.frame", "quiver._types",
+                                    "quiver.stage"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
