@@ -143,3 +143,23 @@ def test_errors_are_quiver_errors_with_the_java_message(engine):
     with pytest.raises(qv.QuiverError) as e:
         engine.run_plan(json.dumps(plan(scan("nation", columns=["zzz"]))))
     assert "zzz" in str(e.value)
+
+
+def test_connect_with_tls_root_certs_and_token(remote_engine):  # noqa: F811 - needs the server
+    from flight_server import SHARED
+
+    certs = SHARED / "flight"
+    server = start_server("--tls-cert", str(certs / "cert0.pem"),
+                          "--tls-key", str(certs / "cert0.pkcs1"), "--tokens", "s3cret")
+    try:
+        port = server.uri.rsplit(":", 1)[1]
+        eng = qv.connect(f"grpc://localhost:{port}", token="s3cret",
+                         tls_root_certs=certs / "root-ca.pem")   # a path or the PEM bytes
+        assert eng.uri.startswith("grpc+tls://")
+        eng.put("api_tls", {"x": [1, 2, 3]})
+        assert eng.table("api_tls").filter(qv.col("x") > 1).count_rows() == 2
+        with pytest.raises(qv.ServerError):
+            qv.connect(f"grpc://localhost:{port}", token="s3cret").names()  # no TLS
+        eng.close()
+    finally:
+        server.stop()
