@@ -65,3 +65,33 @@ def test_doput_with_a_dictionary_delta_is_refused_not_misread(env):
         r.read()
         w.close()
     assert "delta_dict" not in action_json(c, "stats")["datasets"]
+
+
+def test_put_of_a_stock_importer_type_with_a_replaced_dictionary_is_refused_not_misread(env):
+    # Found by test_trust_random (seed 1025): a list_view column sends the batches through Arrow
+    # Java's own C Data importer, which reloads a changed dictionary into the same vector; the
+    # dataset then decoded batch 0 against batch 1's dictionary (indices out of range).
+    import quiver as qv
+
+    eng = env.engine
+
+    def batch(values, indices):
+        values = values if isinstance(values, pa.Array) else pa.array(values)
+        d = pa.DictionaryArray.from_arrays(pa.array(indices, pa.int32()), values)
+        lv = pa.array([[1], [2, 3]][: len(indices)], pa.list_view(pa.int32()))
+        return pa.record_batch([pa.StructArray.from_arrays([d], ["s"]), lv], ["c", "lv"])
+
+    table = pa.Table.from_batches([batch(["a", "b", "c"], [2, 1]), batch(["x"], [0])])
+    with pytest.raises(qv.QuiverError, match="different dictionary in a later batch"):
+        eng.put("stock_replaced_dict", table)
+    assert "stock_replaced_dict" not in eng
+    # One dictionary (the same memory) throughout is stored and read back exactly.
+    shared = pa.array(["a", "b", "c"])
+    same = pa.Table.from_batches([batch(shared, [2, 1]), batch(shared, [0])])
+    eng.put("stock_same_dict", same)
+    try:
+        back = eng.get("stock_same_dict").to_arrow()
+        back.validate(full=True)
+        assert back.to_pylist() == same.to_pylist()
+    finally:
+        eng.drop("stock_same_dict")
