@@ -302,7 +302,9 @@ public final class QuiverProducer implements FlightProducer {
         long rows = 0;
         Catalog.WriteMode mode = ref.append() ? Catalog.WriteMode.APPEND : Catalog.WriteMode.REPLACE;
         Dataset committed;
+        DictionaryReplacementGuard dictionaryGuard = new DictionaryReplacementGuard();
         try (DatasetBuilder builder = catalog.newDataset(ref.name(), root.getSchema(), mode)) {
+          long batchIndex = 0;
           while (true) {
             boolean more;
             try {
@@ -310,9 +312,11 @@ public final class QuiverProducer implements FlightProducer {
             } catch (Throwable e) {
               throw FlightErrors.malformedInput(e);
             }
+            dictionaryGuard.check(stream.getDictionaryProvider(), batchIndex);
             if (!more) {
               break;
             }
+            batchIndex++;
             if (aborting) {
               throw CallStatus.UNAVAILABLE.withDescription("server is shutting down")
                   .toRuntimeException();

@@ -264,7 +264,7 @@ final class ArrayImporter {
   }
 
   /** Shape and addresses of a C array tree: equal signatures mean the same memory. */
-  private static long[] signature(long address, int depth) {
+  static long[] signature(long address, int depth) {
     List<Long> out = new ArrayList<>();
     collect(address, depth, out);
     long[] a = new long[out.size()];

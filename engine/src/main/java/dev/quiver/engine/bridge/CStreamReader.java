@@ -1,6 +1,8 @@
 package dev.quiver.engine.bridge;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -33,6 +35,8 @@ public final class CStreamReader extends ArrowReader {
   private final CDataDictionaryProvider provider = new CDataDictionaryProvider();
   private final ArrayImporter importer;
   private boolean useStockImporter;
+  private List<long[]> stockDictionarySignatures;
+  private long stockDictionaryReplacements;
   private boolean closed;
 
   /** Takes over the stream at {@code streamAddress} and the (fresh, child) {@code allocator}. */
@@ -102,7 +106,49 @@ public final class CStreamReader extends ArrowReader {
 
   /** Dictionaries that changed memory between batches (each change replaced the old one). */
   public long dictionaryReplacements() {
-    return importer.dictionaryReplacements();
+    return importer.dictionaryReplacements() + stockDictionaryReplacements;
+  }
+
+  /**
+   * Arrow Java's importer loads a later batch's dictionary into the same dictionary vector, so
+   * a dataset built from such batches would decode earlier batches against the last dictionary:
+   * count the changes (by C memory, as {@link ArrayImporter} does) so callers can refuse.
+   */
+  private void noteStockDictionaries(long arrayAddress) {
+    List<long[]> now = new ArrayList<>();
+    collectDictionarySignatures(arrayAddress, 0, now);
+    if (stockDictionarySignatures != null && !sameSignatures(stockDictionarySignatures, now)) {
+      stockDictionaryReplacements++;
+    }
+    stockDictionarySignatures = now;
+  }
+
+  private static boolean sameSignatures(List<long[]> a, List<long[]> b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      if (!java.util.Arrays.equals(a.get(i), b.get(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static void collectDictionarySignatures(long address, int depth, List<long[]> out) {
+    if (depth > 64) {
+      return;
+    }
+    ArrowArray.Snapshot s = ArrowArray.wrap(address).snapshot();
+    if (s.n_children > 0) {
+      for (long c : org.apache.arrow.c.NativeUtil.toJavaArray(s.children, (int) s.n_children)) {
+        collectDictionarySignatures(c, depth + 1, out);
+      }
+    }
+    if (s.dictionary != 0) {
+      out.add(ArrayImporter.signature(s.dictionary, 0));
+      collectDictionarySignatures(s.dictionary, depth + 1, out);
+    }
   }
 
   @Override
@@ -124,6 +170,7 @@ public final class CStreamReader extends ArrowReader {
                   + " Arrow Java's importer handles (union, run-end encoded, list view), which"
                   + " cannot read slices; pass an unsliced copy instead");
         }
+        noteStockDictionaries(array.memoryAddress());
         // The stock importer keeps its moved C struct in the allocator it is given; that struct
         // may outlive this reader (an exported batch), so give it the long-lived one.
         Data.importIntoVectorSchemaRoot(structAllocator, array, getVectorSchemaRoot(), provider);

@@ -262,8 +262,16 @@ public abstract class AggregateState {
       double[] s = sum;
       long[] c = cnt;
       boolean[] nl = arg.nulls;
+      if (nl == null) {
+        for (int i = 0; i < n; i++) {
+          int g = gids[i];
+          s[g] += x[i];
+          c[g]++;
+        }
+        return;
+      }
       for (int i = 0; i < n; i++) {
-        if (nl == null || !nl[i]) {
+        if (!nl[i]) {
           int g = gids[i];
           s[g] += x[i];
           c[g]++;

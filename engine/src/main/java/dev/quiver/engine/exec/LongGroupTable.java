@@ -30,8 +30,38 @@ public final class LongGroupTable {
     int[] out = Scratch.ints(n);
     long[] x = v.values;
     boolean[] nl = v.nulls;
+    if (nl != null) {
+      for (int i = 0; i < n; i++) {
+        out[i] = nl[i] ? nullGroup() : findOrInsert(x[i]);
+      }
+      return out;
+    }
+    // Runs of equal keys (sorted or clustered input) skip the probe.
+    long prev = 0;
+    int prevGroup = -1;
     for (int i = 0; i < n; i++) {
-      out[i] = nl != null && nl[i] ? nullGroup() : findOrInsert(x[i]);
+      long k = x[i];
+      if (prevGroup >= 0 && k == prev) {
+        out[i] = prevGroup;
+        continue;
+      }
+      int pos = mix(k) & mask;
+      int g;
+      while (true) {
+        int s = slots[pos];
+        if (s == 0) {
+          g = findOrInsert(k);
+          break;
+        }
+        if (keys[s - 1] == k && s - 1 != nullGroup) {
+          g = s - 1;
+          break;
+        }
+        pos = (pos + 1) & mask;
+      }
+      out[i] = g;
+      prev = k;
+      prevGroup = g;
     }
     return out;
   }

@@ -31,6 +31,14 @@ final class RawMemory {
     UNSAFE.copyMemory(null, address, dst, LONG_BASE, 8L * count);
   }
 
+  static void copyFromLongs(long[] src, long address, int count) {
+    UNSAFE.copyMemory(src, LONG_BASE, null, address, 8L * count);
+  }
+
+  static void copyFromDoubles(double[] src, long address, int count) {
+    UNSAFE.copyMemory(src, DOUBLE_BASE, null, address, 8L * count);
+  }
+
   static void copyToDoubles(long address, double[] dst, int count) {
     UNSAFE.copyMemory(null, address, dst, DOUBLE_BASE, 8L * count);
   }

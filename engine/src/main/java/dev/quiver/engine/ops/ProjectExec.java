@@ -57,6 +57,8 @@ public final class ProjectExec extends ExecNode {
         }
         long t0 = System.nanoTime();
         List<FieldVector> out = new ArrayList<>(exprs.size());
+        // Every chunk computed here is written to Arrow before returning: recycle their arrays.
+        int mark = dev.quiver.engine.expr.Scratch.mark();
         try (b) {
           int n = b.count();
           boolean movable = Take.isDenseOwned(b);
@@ -87,6 +89,7 @@ public final class ProjectExec extends ExecNode {
           }
           throw e;
         } finally {
+          dev.quiver.engine.expr.Scratch.release(mark);
           metrics.nanos.addAndGet(System.nanoTime() - t0);
         }
       }
