@@ -195,10 +195,12 @@ def parallel_get(location: str, name: str) -> int:
     return sum(rows)
 
 
-def measure(systems: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+def measure(systems: dict[str, Callable[[], object]], repeat: int,
+            warmup: int = 2) -> dict[str, list[float]]:
     names = list(systems)
-    for n in names:  # warm-up
-        systems[n]()
+    for _ in range(warmup):  # the JVM's JIT needs a couple of rounds; C++ is unaffected
+        for n in names:
+            systems[n]()
     runs: dict[str, list[float]] = {n: [] for n in names}
     for r in range(repeat):
         for n in names[r % 2:] + names[:r % 2]:

@@ -255,6 +255,20 @@ class QuiverServerTest {
         } catch (FlightRuntimeException e) {
           assertEquals(FlightStatusCode.CANCELLED, e.status().code());
         }
+        // The server lets go of the buffers once gRPC has closed the cancelled call, which on a
+        // loaded machine can take a while; they must all come back.
+        long released = System.nanoTime() + 30_000_000_000L;
+        boolean back = false;
+        while (!back && System.nanoTime() < released) {
+          back = true;
+          for (int i = 0; i < before.length; i++) {
+            back &= refCount(d.batches().get(i)) == before[i];
+          }
+          if (!back) {
+            Thread.sleep(20);
+          }
+        }
+        assertTrue(back, "the cancelled stream kept references to the dataset's buffers");
       }
     }
   }
