@@ -14,7 +14,7 @@ MVN_FLAGS   := -B -q
 JAVA_INPUTS := pom.xml $(wildcard */pom.xml) \
                $(shell find engine/src flight-server/src benchmarks/src -type f 2>/dev/null)
 
-.PHONY: all demo test test-java test-py bench bench-quick jars venv clean help
+.PHONY: all demo test test-java test-py bench bench-quick soak jars venv clean help
 
 all: jars venv
 
@@ -23,6 +23,7 @@ help:
 	@echo "make test        build and run every test (JUnit + pytest)"
 	@echo "make bench       run every benchmark and regenerate docs/benchmarks.md"
 	@echo "make bench-quick reduced benchmark set (smoke)"
+	@echo "make soak        10-minute load test (regenerates docs/reliability.md), long fuzz and random runs"
 	@echo "make clean       remove build output and the venv"
 
 venv: $(VENV_STAMP)
@@ -55,6 +56,14 @@ bench: jars venv
 
 bench-quick: jars venv
 	$(PY) benchmarks/run_all.py --quick
+
+# Long trust runs (docs/reliability.md): SOAK_SECONDS of load, a 5-minute fuzz, 500 random tables.
+SOAK_SECONDS ?= 600
+soak: jars venv
+	PYTHONPATH=py:py/tests $(PY) py/tests/trust_load.py --duration $(SOAK_SECONDS) --write-docs
+	QUIVER_TRUST_CASES=500 $(PY) -m pytest -q py/tests/test_trust_random.py
+	$(MVN) $(MVN_FLAGS) -pl engine,flight-server verify -Dtest=MalformedIpcFuzzTest \
+	  -Dsurefire.failIfNoSpecifiedTests=false -Dquiver.fuzz.seconds=300
 
 clean:
 	-$(MVN) $(MVN_FLAGS) clean
