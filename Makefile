@@ -14,15 +14,16 @@ MVN_FLAGS   := -B -q
 JAVA_INPUTS := pom.xml $(wildcard */pom.xml) \
                $(shell find engine/src flight-server/src benchmarks/src -type f 2>/dev/null)
 
-.PHONY: all demo test test-java test-py bench bench-quick soak jars venv clean help
+.PHONY: all demo test test-java test-py bench bench-quick bench-report soak jars venv clean help
 
 all: jars venv
 
 help:
 	@echo "make demo        build, start the Flight server with TPC-H data and run the Python demo"
 	@echo "make test        build and run every test (JUnit + pytest)"
-	@echo "make bench       run every benchmark and regenerate docs/benchmarks.md"
-	@echo "make bench-quick reduced benchmark set (smoke)"
+	@echo "make bench       run every benchmark (<30 min) and regenerate docs/benchmarks.md + docs/img"
+	@echo "make bench-quick reduced set (<5 min) into build/bench-quick/ (docs/ left alone)"
+	@echo "make bench-report regenerate docs/benchmarks.md from benchmarks/results/*.json"
 	@echo "make soak        10-minute load test (regenerates docs/reliability.md), long fuzz and random runs"
 	@echo "make clean       remove build output and the venv"
 
@@ -51,11 +52,18 @@ test-java:
 test-py: jars venv
 	$(PY) -m pytest py/tests $(PYTEST_ARGS)
 
+# Full run: results in benchmarks/results/*.json, report in docs/benchmarks.md and docs/img/.
 bench: jars venv
 	$(PY) benchmarks/run_all.py
 
+# Contributor loop (and what CI's smoke test runs): same suites, small sizes, its own directory
+# so the published figures are not overwritten by indicative ones.
 bench-quick: jars venv
-	$(PY) benchmarks/run_all.py --quick
+	$(PY) benchmarks/run_all.py --quick --results-dir build/bench-quick
+	@echo "report: build/bench-quick/benchmarks.md"
+
+bench-report: venv
+	$(PY) benchmarks/report.py
 
 # Long trust runs (docs/reliability.md): SOAK_SECONDS of load, a 5-minute fuzz, 500 random tables.
 SOAK_SECONDS ?= 600

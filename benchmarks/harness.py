@@ -24,7 +24,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(os.environ.get("QUIVER_BENCH_RESULTS")
+               or Path(__file__).resolve().parent / "results")
+"""Where result files go; ``QUIVER_BENCH_RESULTS`` redirects them (the CI smoke test does)."""
 
 
 @dataclass
@@ -50,17 +52,22 @@ class Timing:
 
 def measure(
     systems: Mapping[str, Callable[[], Any]],
-    repeat: int = 5,
+    repeat: int | Mapping[str, int] = 5,
     warmup: int = 1,
     check: Callable[[str, Any], None] | None = None,
 ) -> dict[str, Timing]:
     """Times each callable ``repeat`` times, interleaving systems round by round.
 
     The order rotates every round so no system always runs first (cache, turbo and GC effects).
+    ``repeat`` may map systems to their own counts (a constant-time path can afford hundreds of
+    runs where a copying one gets five): rounds continue while any system still needs runs, and
+    a system that has its count sits the remaining rounds out, so every system's runs are still
+    spread over the same stretch of time as far as its count allows.
     ``check(name, result)`` runs on each warm-up result, outside the timed region, so a fast
     wrong answer cannot win.
     """
     names = list(systems)
+    counts = {n: (repeat[n] if isinstance(repeat, Mapping) else repeat) for n in names}
     for _ in range(warmup):
         for name in names:
             out = systems[name]()
@@ -68,9 +75,13 @@ def measure(
                 check(name, out)
             del out
     runs: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(repeat):
+    most = max(counts.values(), default=0)
+    for r in range(most):
         order = names[r % len(names):] + names[: r % len(names)]
         for name in order:
+            # Spread a system's fewer runs evenly over the rounds instead of bunching them first.
+            if len(runs[name]) >= counts[name] or (r * counts[name]) // most < len(runs[name]):
+                continue
             t0 = time.perf_counter()
             out = systems[name]()
             runs[name].append(time.perf_counter() - t0)
@@ -123,6 +134,81 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _proc_status(pid: int | str = "self") -> dict[str, int]:
+    out: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[key] = int(rest.split()[0]) * 1024
+    except OSError:
+        pass
+    return out
+
+
+def rss_bytes(pid: int | str = "self") -> int:
+    """Current resident set size of a process (this one by default), 0 where unknown."""
+    return _proc_status(pid).get("VmRSS", 0)
+
+
+def reset_peak_rss(pid: int | str = "self") -> bool:
+    """Resets a process's peak RSS (``VmHWM``) to its current RSS (Linux >= 4.0,
+    ``/proc/<pid>/clear_refs``); False where the kernel does not allow it."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_since_reset(pid: int | str = "self") -> int:
+    """``VmHWM``: the highest RSS since the last :func:`reset_peak_rss` (or process start)."""
+    st = _proc_status(pid)
+    return st.get("VmHWM", st.get("VmRSS", 0))
+
+
+def run_with_memory(fn: Callable[[], Any], pid: int | str = "self") -> tuple[Any, dict[str, int]]:
+    """Runs ``fn`` once; returns its result and how far the RSS of ``pid`` rose above its level
+    before: ``{"rss_before_bytes", "peak_rss_bytes", "peak_rss_delta_bytes",
+    "rss_retained_bytes"}`` (retained: still resident while the result is alive, e.g. the copy
+    a conversion made; a zero-copy import shows ~0 here)."""
+    import gc
+
+    gc.collect()
+    reset_peak_rss(pid)
+    before = rss_bytes(pid)
+    out = fn()
+    peak = peak_rss_since_reset(pid)
+    after = rss_bytes(pid)
+    return out, {"rss_before_bytes": before, "peak_rss_bytes": peak,
+                 "peak_rss_delta_bytes": max(0, peak - before),
+                 "rss_retained_bytes": max(0, after - before)}
+
+
+def memory_probe(fn: Callable[[], Any], pid: int | str = "self") -> dict[str, int]:
+    """Runs ``fn`` once and reports how far the RSS of ``pid`` rose above its level before
+    (see :func:`run_with_memory`): the extra resident memory the run needed at its worst moment.
+    Memory a zero-copy path does not spend shows up here. Run it outside the timed rounds, one
+    system at a time. Allocators that keep freed memory (the JVM heap, DuckDB's buffer pool,
+    jemalloc/mimalloc arenas) reuse what earlier runs left, so this is a lower bound for them.
+    """
+    import gc
+
+    out, m = run_with_memory(fn, pid)
+    del out
+    gc.collect()
+    return m
+
+
+def load_average() -> tuple[float, float, float] | None:
+    try:
+        return os.getloadavg()
+    except OSError:
+        return None
+
+
 def write_result(
     name: str,
     title: str,
@@ -131,12 +217,16 @@ def write_result(
     baseline: str = "quiver",
     notes: str = "",
     command: str | None = None,
+    **extra: Any,
 ) -> Path:
     """Writes ``results/<name>.json``.
 
     Each case is ``{"case": str, "params": {...}, "results": {system: Timing.to_json()}}``;
     ratios in the report are ``peer median / baseline median`` (> 1 means Quiver is faster for
     times, and the inverse is used for throughput units ending in ``/s``).
+
+    Optional per case: ``"memory": {system: {"peak_rss_delta_bytes": ..., "java_peak_bytes":
+    ...}}``. ``extra`` keys (e.g. ``quick=True``, ``load_average``) are stored at top level.
     """
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -148,6 +238,8 @@ def write_result(
         "system": system_info(),
         "cases": cases,
         "notes": notes,
+        "load_average": {"end": load_average()},
+        **extra,
     }
     out = RESULTS / f"{name}.json"
     out.write_text(json.dumps(payload, indent=2, default=_jsonable))

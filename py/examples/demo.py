@@ -6,6 +6,8 @@
 3. Hands a Java-made table to Python in-process and prints the buffer addresses on both sides:
    equal addresses mean no byte was copied.
 4. Stops the server cleanly (SIGTERM, then waits).
+5. The Python API (demo_api.py): a pandas pipeline with a Quiver stage and a Java function
+   (examples/java-udf) called both ways, in-process and against a server, same results.
 """
 from __future__ import annotations
 
@@ -135,6 +137,11 @@ def main() -> int:
         code = stop_server(proc)
         print(f"\nserver stopped by SIGTERM after draining (exit code {code})")
     in_process_part(args.scale, args.rows)
+    # The Python API: a pandas pipeline stage and a Java function, in both modes.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from demo_api import api_part
+
+    api_part(args.server_jar)
     return 0
 
 

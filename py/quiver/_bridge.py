@@ -133,9 +133,21 @@ def register_java_error(java_class: str, python_type: type[errors.QuiverError]) 
     _JAVA_ERRORS[java_class] = python_type
 
 
+# Functions (java exception -> Python type or None) consulted before the class table, for
+# exceptions whose class alone does not decide (PlanException carries a kind).
+_JAVA_ERROR_RESOLVERS: list = []
+
+
+def register_java_error_resolver(resolver) -> None:
+    """Adds ``resolver(java_exception) -> type | None`` to :func:`translate_java_error`; the
+    first non-None answer along the cause chain decides the Python type."""
+    _JAVA_ERROR_RESOLVERS.append(resolver)
+
+
 def translate_java_error(exc: BaseException) -> BaseException:
-    """The Quiver exception for a Java exception raised through JPype (the Java message, the
-    Java exception chained as ``__cause__``); other exceptions are returned unchanged.
+    """The Quiver exception for a Java exception raised through JPype (the Java message; the
+    Java exception kept as ``.original``, not chained, so tracebacks show no raw Java stack);
+    other exceptions are returned unchanged.
 
     The first class in the cause chain with a registered mapping decides the type; a Java
     exception without one becomes :class:`quiver.JavaError` (message prefixed with the class).
@@ -151,18 +163,24 @@ def translate_java_error(exc: BaseException) -> BaseException:
         cur = cur.getCause()
     for j in chain:
         name = str(j.getClass().getName())
-        py = _JAVA_ERRORS.get(name)
+        py = None
+        for resolve in _JAVA_ERROR_RESOLVERS:
+            py = resolve(j)
+            if py is not None:
+                break
+        if py is None:
+            py = _JAVA_ERRORS.get(name)
         if py is not None:
             msg = j.getMessage()
             out = py(str(msg) if msg is not None else name)
-            out.__cause__ = exc
             out.java_class = name  # type: ignore[attr-defined]
+            out.original = exc  # type: ignore[attr-defined]
             return out
     name = str(exc.getClass().getName())
     msg = exc.getMessage()
     out = errors.JavaError(f"{name}: {msg}" if msg is not None else name)
-    out.__cause__ = exc
     out.java_class = name  # type: ignore[attr-defined]
+    out.original = exc  # type: ignore[attr-defined]
     return out
 
 
@@ -183,7 +201,9 @@ class java_errors:
         translated = translate_java_error(ev)
         if translated is ev:
             return False
-        raise translated from ev
+        # Not chained: a traceback shows the Quiver error and the Java message, never the raw
+        # Java stack (kept as ``translated.original`` for debugging).
+        raise translated from None
 
 
 def _capsule_pointer(capsule: Any, name: bytes) -> int:

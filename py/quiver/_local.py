@@ -11,6 +11,7 @@ array([0., 1., 2.])
 from __future__ import annotations
 
 import ctypes
+import json
 import re
 import threading
 from dataclasses import dataclass
@@ -18,9 +19,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from . import _data, _progress
 from ._bridge import Bridge, Result, java_errors
+from ._engine import DatasetInfo, Engine
+from ._errmap import install_java_resolver
 from ._jvm import JvmOptions, start_jvm
-from .errors import DatasetNotFound
+from .errors import DatasetNotFound, PlanError
+from .frame import Frame
 
 __all__ = ["LocalEngine", "DatasetInfo", "HandoffProof", "handoff_proof", "parse_size"]
 
@@ -44,18 +49,7 @@ def parse_size(size: int | str) -> int:
     return int(float(m.group(1)) * unit)
 
 
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What the catalog knows about a dataset: no data is read to produce it."""
-
-    name: str
-    num_rows: int
-    num_batches: int
-    nbytes: int
-    schema: pa.Schema
-
-
-class LocalEngine:
+class LocalEngine(Engine):
     """The process's in-process engine (use :meth:`instance` or ``quiver.local()``).
 
     Java objects for other parts of Quiver: :attr:`memory` (``EngineMemory``), :attr:`catalog`
@@ -87,11 +81,16 @@ class LocalEngine:
         EngineMemory = jpype.JClass("dev.quiver.engine.memory.EngineMemory")
         Catalog = jpype.JClass("dev.quiver.engine.dataset.Catalog")
         CDataBridge = jpype.JClass("dev.quiver.engine.bridge.CDataBridge")
+        install_java_resolver()
         with java_errors():
             self.memory = (EngineMemory(parse_size(options.memory_limit))
                            if options.memory_limit is not None else EngineMemory())
             self.catalog = Catalog(self.memory)
             self.bridge = Bridge(CDataBridge(self.memory.root()))
+        self._engine_lock = threading.Lock()
+        self._query_engine_j: Any = None
+        self._udf_extra: list[Any] = []  # UdfCatalogs of jars added by load_jar
+        self._udf_jars: list[str] = []
 
     # -- datasets -----------------------------------------------------------------------------
     def put(self, name: str, data: Any, *, mode: str = "replace") -> DatasetInfo:
@@ -105,6 +104,10 @@ class LocalEngine:
         """
         if mode not in ("replace", "append"):
             raise ValueError(f"mode must be 'replace' or 'append', got {mode!r}")
+        if isinstance(data, Frame):
+            data = data.to_batches()
+        elif isinstance(data, dict) or _data.kind_of(data) in ("polars_lazy", "batches"):
+            data = _data.to_reader(data) if not isinstance(data, dict) else data
         data = _unify_dictionaries_if_needed(data)
         self.bridge.import_dataset(self.catalog, name, data, append=(mode == "append"))
         return self.info(name)
@@ -194,6 +197,197 @@ class LocalEngine:
         s = self.stats()
         return (f"<quiver.LocalEngine {s['datasets']} datasets, {s['allocated_bytes']} of "
                 f"{s['limit_bytes']} bytes>")
+
+
+    # -- the shared engine interface (quiver._engine.Engine): plans, Java functions ------
+    mode = "local"
+
+    def schema(self, name: str) -> pa.Schema:
+        return self.info(name).schema
+
+    def _query_engine(self) -> Any:
+        """The Java ``QueryEngine`` over this catalog (created on first use), whose function
+        registry holds the built-ins and every scalar user function on the class path."""
+        with self._engine_lock:
+            if self._query_engine_j is None:
+                with java_errors():
+                    registry = _j("dev.quiver.engine.expr.FunctionRegistry").withBuiltinsAndServices()
+                    for cat in self._udf_extra:
+                        cat.registerScalars(registry)
+                    self._query_engine_j = _j("dev.quiver.engine.exec.QueryEngine")(
+                        self.catalog, _j("dev.quiver.engine.exec.ExecOptions").defaults(), registry)
+            return self._query_engine_j
+
+    def _execute(self, plan: dict, inputs: Any) -> pa.RecordBatchReader:
+        qe = self._query_engine()
+        readers: list[Any] = []
+        with java_errors():
+            logical = _j("dev.quiver.engine.plan.PlanJson").parse(json.dumps(plan))
+            jmap = _j("java.util.HashMap")()
+            try:
+                for name, reader in inputs.items():
+                    jr = self.bridge.to_java(reader)  # pulled lazily by the engine, no copy
+                    readers.append(jr)
+                    jmap.put(name, jr)
+                result = qe.execute(logical, jmap, self.memory.root())
+            except BaseException:
+                for r in readers:
+                    r.close()
+                raise
+        return _progress.tracked_reader(self._result_stream(result, *readers), "query")
+
+    def _plan_schema(self, plan: dict, inputs: Any = None) -> pa.Schema:
+        qe = self._query_engine()
+        with java_errors():
+            logical = _j("dev.quiver.engine.plan.PlanJson").parse(json.dumps(plan))
+            jmap = _j("java.util.HashMap")()
+            for name, schema in (inputs or {}).items():
+                jmap.put(name, self._schema_to_java(schema))
+            return self._schema_to_python(qe.outputSchema(logical, jmap))
+
+    def _schema_to_python(self, jschema: Any) -> pa.Schema:
+        holder = (ctypes.c_uint8 * 72)()  # sizeof(struct ArrowSchema)
+        with java_errors():
+            _j("org.apache.arrow.c.Data").exportSchema(
+                self.memory.root(), jschema, None,
+                _j("org.apache.arrow.c.ArrowSchema").wrap(ctypes.addressof(holder)))
+        return pa.Schema._import_from_c(ctypes.addressof(holder))
+
+    def _schema_to_java(self, schema: pa.Schema) -> Any:
+        ArrowSchema = _j("org.apache.arrow.c.ArrowSchema")
+        with java_errors():
+            c = ArrowSchema.allocateNew(self.memory.root())
+            try:
+                schema._export_to_c(int(c.memoryAddress()))
+                return _j("org.apache.arrow.c.Data").importSchema(self.memory.root(), c, None)
+            finally:
+                c.close()
+
+    def _udf_catalogs(self) -> list[Any]:
+        with self._engine_lock:
+            if not hasattr(self, "_udf_default"):
+                with java_errors():
+                    self._udf_default = _j("dev.quiver.engine.udf.UdfCatalog").load()
+            return [self._udf_default, *self._udf_extra]
+
+    def _udf_catalog_for(self, name: str, kind: str) -> Any:
+        Kind = _j("dev.quiver.engine.udf.UdfCatalog$Kind")
+        UdfCatalog = _j("dev.quiver.engine.udf.UdfCatalog")
+        catalogs = self._udf_catalogs()
+        for cat in catalogs:
+            e = cat.find(name)
+            if e is not None and UdfCatalog.implementsKind(e.type(), getattr(Kind, kind)):
+                return cat
+        with java_errors():
+            catalogs[-1].require(name, getattr(Kind, kind))  # raises with the full explanation
+        raise PlanError(f"unknown function '{name}'")
+
+    def load_jar(self, path: Any) -> None:
+        """Makes the user functions of a jar available (docs/java-functions.md).
+
+        No-op when the jar is already on the JVM class path (``qv.local(classpath=[...])``);
+        otherwise the jar gets its own class loader, its scalar functions join the query engine's
+        registry and its operators and object classes become callable.
+        """
+        import os
+
+        p = os.path.realpath(os.fspath(path))
+        if not os.path.isfile(p):
+            raise FileNotFoundError(f"jar not found: {p}")
+        import jpype
+
+        on_classpath = {os.path.realpath(x) for x in
+                        str(jpype.java.lang.System.getProperty("java.class.path")).split(os.pathsep)}
+        if p in on_classpath or p in self._udf_jars:
+            return
+        with java_errors():
+            cat = _j("dev.quiver.engine.udf.UdfCatalog").loadJars(
+                _j("java.util.List").of(_j("java.nio.file.Path").of(p, [])))
+        self._udf_catalogs()
+        with self._engine_lock:
+            self._udf_extra.append(cat)
+            self._udf_jars.append(p)
+            qe = self._query_engine_j
+        if qe is not None:
+            with java_errors():
+                cat.registerScalars(qe.functions())
+
+    def _udf_call(self, name: str, reader: pa.RecordBatchReader, args: dict
+                  ) -> pa.RecordBatchReader:
+        cat = self._udf_catalog_for(name, "BATCH")
+        with java_errors():
+            alloc = self.memory.root().newChildAllocator(f"udf:{name}", 0,
+                                                         self.memory.root().getLimit())
+            jr = None
+            try:
+                jr = self.bridge.to_java(reader)
+                out = cat.runOperator(name, jr, json.dumps(args), alloc)
+            except BaseException:
+                if jr is not None:
+                    jr.close()
+                alloc.close()
+                raise
+        return self._result_stream(out, jr, alloc)
+
+    def _result_stream(self, out: Any, *closers: Any) -> pa.RecordBatchReader:
+        """Streams a Java reader to Python; ``closers`` are closed after it, also when exporting
+        its schema fails (a batch operator may fail on its first batch)."""
+        try:
+            res = self.bridge.to_python(out)
+        except BaseException:
+            with java_errors():
+                for c in closers:
+                    c.close()
+            raise
+        return _stream(res, *closers)
+
+    def _udf_new(self, class_name: str, args: dict) -> Any:
+        cat = self._udf_catalog_for(class_name, "OBJECT")
+        with java_errors():
+            return cat.newObject(class_name, json.dumps(args))
+
+    def _udf_method(self, handle: Any, method: str, reader: pa.RecordBatchReader,
+                    args: dict) -> pa.RecordBatchReader:
+        with java_errors():
+            alloc = self.memory.root().newChildAllocator(f"udf:{method}", 0,
+                                                         self.memory.root().getLimit())
+            jr = None
+            try:
+                jr = self.bridge.to_java(reader)
+                out = handle.call(method, jr, json.dumps(args), alloc)
+            except BaseException:
+                if jr is not None:
+                    jr.close()
+                alloc.close()
+                raise
+        return self._result_stream(out, jr, alloc)
+
+    def _udf_close(self, handle: Any) -> None:
+        import jpype
+
+        if jpype.isJVMStarted():
+            with java_errors():
+                handle.close()
+
+
+def _j(name: str) -> Any:
+    import jpype
+
+    return jpype.JClass(name)
+
+def _stream(result: Result, *closers: Any) -> pa.RecordBatchReader:
+    """A pyarrow reader over a Java result, closing the Java side when read or dropped."""
+
+    def batches():
+        try:
+            yield from result.batches()
+        finally:
+            result.close()
+            for c in closers:
+                with java_errors():
+                    c.close()
+
+    return pa.RecordBatchReader.from_batches(result.schema, batches())
 
 
 def _unify_dictionaries_if_needed(data: Any) -> Any:

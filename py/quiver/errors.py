@@ -1,8 +1,9 @@
 """Quiver's exception hierarchy.
 
 Every error that crosses from Java (in-process) or from the Flight server (remote) is raised as
-one of these, carrying the Java/server message; the original exception is chained as
-``__cause__``.
+one of these, carrying the Java/server message; the original exception is kept as
+``err.original`` and deliberately not chained, so a traceback never shows a raw Java or gRPC
+stack. See docs/user-guide.md ("Mistakes are caught where you make them").
 """
 from __future__ import annotations
 

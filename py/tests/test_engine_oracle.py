@@ -217,6 +217,8 @@ EXPRESSIONS = [
     ("view_lt_lit", call("lt", col("sv"), lit("utf8", "fig")), "sv::VARCHAR < 'fig'"),
     ("view_length", call("length", col("sv")), "length(sv::VARCHAR)"),
     ("view_like", call("like", col("sv"), lit("utf8", "%an%")), "sv::VARCHAR LIKE '%an%'"),
+    ("view_upper", call("upper", col("sv")), "upper(sv::VARCHAR)"),
+    ("view_substring", call("substring", col("sv"), lit("int32", 2), lit("int32", 14)), "substring(sv::VARCHAR, 2, 14)"),
     ("sha256", call("sha256", col("s")), "sha256(s)"),
 ]
 

@@ -24,6 +24,16 @@ import org.slf4j.LoggerFactory;
  * producer's upload loop ends and frees what it staged.
  */
 final class DecodeFailureInterceptor implements ServerInterceptor {
+  /** Why {@link GuardedMarshaller} returned null for the message being delivered. */
+  private final ThreadLocal<RuntimeException> parseFailure = new ThreadLocal<>();
+
+  /** Installs this interceptor and the guarded marshallers that report to it. */
+  static void install(io.grpc.netty.NettyServerBuilder builder) {
+    DecodeFailureInterceptor interceptor = new DecodeFailureInterceptor();
+    builder.intercept(interceptor);
+    GuardedMarshaller.install(builder, interceptor.parseFailure);
+  }
+
   private static final Logger LOG = LoggerFactory.getLogger(DecodeFailureInterceptor.class);
 
   @Override
@@ -44,7 +54,8 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
         }
         try {
           if (message == null) {
-            RuntimeException why = GuardedMarshaller.takeFailure();
+            RuntimeException why = parseFailure.get();
+            parseFailure.remove();
             throw why != null ? why : new IllegalArgumentException("undecodable FlightData");
           }
           super.onMessage(message);

@@ -30,23 +30,22 @@ import org.slf4j.LoggerFactory;
  */
 final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
   private static final Logger LOG = LoggerFactory.getLogger(GuardedMarshaller.class);
-  private static final ThreadLocal<RuntimeException> FAILURE = new ThreadLocal<>();
   private static final int DESCRIPTOR_TAG = (1 << 3) | 2;
   private static final int HEADER_TAG = (2 << 3) | 2;
   /** Arrow's HeaderType: NONE, SCHEMA, DICTIONARY_BATCH, RECORD_BATCH, TENSOR. */
   private static final int HEADER_TYPES = 5;
 
   private final MethodDescriptor.Marshaller<T> delegate;
+  /**
+   * Hands the reason for a null parse result to {@link DecodeFailureInterceptor}: gRPC parses a
+   * message and delivers it to the call listener on the same thread, one message at a time.
+   */
+  private final ThreadLocal<RuntimeException> failure;
 
-  private GuardedMarshaller(MethodDescriptor.Marshaller<T> delegate) {
+  private GuardedMarshaller(MethodDescriptor.Marshaller<T> delegate,
+      ThreadLocal<RuntimeException> failure) {
     this.delegate = delegate;
-  }
-
-  /** The failure of the last {@link #parse} on this thread that returned null; cleared. */
-  static RuntimeException takeFailure() {
-    RuntimeException e = FAILURE.get();
-    FAILURE.remove();
-    return e;
+    this.failure = failure;
   }
 
   @Override
@@ -56,19 +55,19 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
 
   @Override
   public T parse(InputStream stream) {
-    FAILURE.remove();
+    failure.remove();
     if (stream.markSupported()) {
       stream.mark(Integer.MAX_VALUE);
       try {
         check(stream);
       } catch (IOException | RuntimeException e) {
-        FAILURE.set(new IllegalArgumentException("invalid FlightData: " + describe(e), e));
+        failure.set(new IllegalArgumentException("invalid FlightData: " + describe(e), e));
         return null;
       } finally {
         try {
           stream.reset();
         } catch (IOException e) {
-          FAILURE.set(new IllegalStateException("cannot rewind FlightData", e));
+          failure.set(new IllegalStateException("cannot rewind FlightData", e));
           return null;
         }
       }
@@ -76,7 +75,7 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
     try {
       return delegate.parse(stream);
     } catch (RuntimeException e) {
-      FAILURE.set(e.getCause() instanceof RuntimeException r ? r : e);
+      failure.set(e.getCause() instanceof RuntimeException r ? r : e);
       return null;
     }
   }
@@ -201,7 +200,7 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
    * there, logs and leaves the service as it was.
    */
   @SuppressWarnings({"unchecked", "rawtypes"})
-  static void install(NettyServerBuilder builder) {
+  static void install(NettyServerBuilder builder, ThreadLocal<RuntimeException> failure) {
     try {
       Object impl = field(builder, "serverImplBuilder");
       Object registry = field(impl, "registryBuilder");
@@ -220,7 +219,7 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
         boolean streamsArrow = !md.getType().clientSendsOneMessage()
             && md.getRequestMarshaller().getClass().getName().contains("ArrowMessage");
         MethodDescriptor replaced = streamsArrow
-            ? md.toBuilder(new GuardedMarshaller(md.getRequestMarshaller()),
+            ? md.toBuilder(new GuardedMarshaller(md.getRequestMarshaller(), failure),
                 md.getResponseMarshaller()).build()
             : md;
         desc.addMethod(replaced);

@@ -4,8 +4,11 @@ import ch.qos.logback.classic.Level;
 import dev.quiver.engine.dataset.Catalog;
 import dev.quiver.engine.exec.ExecOptions;
 import dev.quiver.engine.exec.QueryEngine;
+import dev.quiver.engine.expr.FunctionRegistry;
 import dev.quiver.engine.memory.EngineMemory;
 import dev.quiver.engine.tpch.TpchGenerator;
+import dev.quiver.engine.udf.UdfCatalog;
+import dev.quiver.engine.udf.UdfService;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.BindException;
@@ -117,6 +120,12 @@ public final class Main implements Callable<Integer> {
           + "[QUIVER_DRAIN_TIMEOUT] (default: ${DEFAULT-VALUE}).")
   double drainTimeout;
 
+  @Option(names = {"--classpath", "--udf-jars"}, defaultValue = "${env:QUIVER_CLASSPATH}",
+      split = "[,:]", splitSynopsisLabel = ":",
+      description = "Jars with user functions (Quiver UDFs, docs/java-functions.md), separated "
+          + "by ':' or ',' [QUIVER_CLASSPATH]. Jars on the JVM class path (-cp) work too.")
+  List<Path> udfJars;
+
   @Option(names = "--log-level", defaultValue = "${env:QUIVER_LOG_LEVEL:-INFO}",
       description = "Root log level: ERROR, WARN, INFO, DEBUG [QUIVER_LOG_LEVEL] "
           + "(default: ${DEFAULT-VALUE}).")
@@ -170,11 +179,22 @@ public final class Main implements Callable<Integer> {
     }
     ExecOptions execOptions = threads == 0 ? ExecOptions.defaults()
         : ExecOptions.defaults().withThreads(threads);
-    QueryEngine engine = new QueryEngine(catalog, execOptions);
+    UdfCatalog udfCatalog = udfJars == null || udfJars.isEmpty() ? UdfCatalog.load()
+        : UdfCatalog.loadJars(udfJars);
+    FunctionRegistry functions = FunctionRegistry.withBuiltinsAndServices();
+    udfCatalog.registerScalars(functions);
+    QueryEngine engine = new QueryEngine(catalog, execOptions, functions);
+    UdfService udfService = new UdfService(udfCatalog);
+    if (!udfCatalog.entries().isEmpty()) {
+      LoggerFactory.getLogger(Main.class).info("user functions: {}", udfCatalog.entries().stream()
+          .map(e -> e.name() + " (" + e.className() + ")").toList());
+    }
+    PlanExecutor executor = new UdfAwareExecutor(new EnginePlanExecutor(engine), udfService);
     QuiverServer server;
     try {
-      server = QuiverServer.start(config, memory, catalog, new EnginePlanExecutor(engine));
+      server = QuiverServer.start(config, memory, catalog, executor);
     } catch (IOException e) {
+      closeQuietly(udfService);
       engine.close();
       catalog.close();
       memory.close();
@@ -191,6 +211,7 @@ public final class Main implements Callable<Integer> {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } finally {
+        closeQuietly(udfService);
         engine.close();
         catalog.close();
         memory.close();
@@ -205,7 +226,17 @@ public final class Main implements Callable<Integer> {
     return 0;
   }
 
+  private static void closeQuietly(AutoCloseable c) {
+    try {
+      c.close();
+    } catch (Exception e) {
+      LoggerFactory.getLogger(Main.class).warn("closing {} failed: {}", c, e.toString());
+    }
+  }
+
   private void configureLogging() {
+    org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+    org.slf4j.bridge.SLF4JBridgeHandler.install();
     ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger)
         LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
     root.setLevel(Level.toLevel(logLevel, Level.INFO));

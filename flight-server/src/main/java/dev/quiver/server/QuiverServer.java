@@ -3,8 +3,12 @@ package dev.quiver.server;
 import dev.quiver.engine.dataset.Catalog;
 import dev.quiver.engine.memory.EngineMemory;
 import io.grpc.netty.NettyServerBuilder;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -28,12 +32,15 @@ public final class QuiverServer implements AutoCloseable {
   private final QuiverProducer producer;
   private final BufferAllocator transport;
   private final ExecutorService streamPool;
+  private final List<EventLoopGroup> eventLoops;
   private final Location location;
   private final Duration drainTimeout;
   private boolean closed;
 
   private QuiverServer(FlightServer server, QuiverProducer producer, BufferAllocator transport,
-      ExecutorService streamPool, Location location, Duration drainTimeout) {
+      ExecutorService streamPool, List<EventLoopGroup> eventLoops, Location location,
+      Duration drainTimeout) {
+    this.eventLoops = eventLoops;
     this.server = server;
     this.producer = producer;
     this.transport = transport;
@@ -51,6 +58,10 @@ public final class QuiverServer implements AutoCloseable {
       PlanExecutor executor) throws IOException {
     config.validate();
     BufferAllocator transport = memory.child("flight-transport");
+    EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, daemonThreads("quiver-accept-"),
+        NioIoHandler.newFactory());
+    EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, daemonThreads("quiver-io-"),
+        NioIoHandler.newFactory());
     ExecutorService pool = Executors.newCachedThreadPool(daemonThreads("quiver-stream-"));
     try {
       QuiverProducer producer = new QuiverProducer(memory, catalog, executor, transport, pool,
@@ -63,8 +74,16 @@ public final class QuiverServer implements AutoCloseable {
           b.flowControlWindow(config.flowWindowBytes());
         }
         b.maxInboundMessageSize(config.maxMessageBytes());
-        b.intercept(new DecodeFailureInterceptor());
-        GuardedMarshaller.install(b);
+        // Netty's default 32-64 KiB write watermarks make HTTP/2 flow control stop and resume
+        // the socket writer every 64 KiB; megabyte batches want a deeper socket queue.
+        b.withChildOption(io.netty.channel.ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new io.netty.channel.WriteBufferWaterMark(1 << 20, 4 << 20));
+        DecodeFailureInterceptor.install(b);
+        // gRPC wants the channel type and both event loop groups together; they are ours to
+        // shut down after the server (see drainAndClose).
+        b.channelType(DirectWriteServerChannel.class)
+            .bossEventLoopGroup(boss)
+            .workerEventLoopGroup(workers);
       };
       FlightServer.Builder builder = FlightServer.builder(transport, bind, producer)
           .middleware(CallTracker.KEY, new CallTracker.Factory())
@@ -87,9 +106,12 @@ public final class QuiverServer implements AutoCloseable {
           : Location.forGrpcInsecure(config.host(), server.getPort());
       LOG.info("serving {} (tls={}, auth={}, datasets={})", actual.getUri(),
           config.tlsEnabled(), config.authEnabled(), catalog.size());
-      return new QuiverServer(server, producer, transport, pool, actual, config.drainTimeout());
+      return new QuiverServer(server, producer, transport, pool, List.of(boss, workers), actual,
+          config.drainTimeout());
     } catch (IOException | RuntimeException e) {
       pool.shutdownNow();
+      boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       transport.close();
       throw e;
     }
@@ -141,6 +163,9 @@ public final class QuiverServer implements AutoCloseable {
     streamPool.shutdown();
     if (!streamPool.awaitTermination(5, TimeUnit.SECONDS)) {
       streamPool.shutdownNow();
+    }
+    for (EventLoopGroup group : eventLoops) {
+      group.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
     }
     transport.close();
     LOG.info("server stopped ({})", drained ? "drained" : "aborted running streams");

@@ -68,6 +68,18 @@ public record ServerConfig(
     if ((tlsCert == null) != (tlsKey == null)) {
       throw new IllegalArgumentException("--tls-cert and --tls-key must be given together");
     }
+    if (tlsKey != null) {
+      String head;
+      try {
+        head = java.nio.file.Files.readString(tlsKey).strip();
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("cannot read --tls-key " + tlsKey + ": " + e);
+      }
+      if (head.startsWith("-----BEGIN RSA PRIVATE KEY-----")) {
+        throw new IllegalArgumentException("--tls-key " + tlsKey + " is a PKCS#1 key; Netty needs "
+            + "PKCS#8: convert it with `openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8`");
+      }
+    }
     if (tlsClientCa != null && tlsCert == null) {
       throw new IllegalArgumentException("--tls-client-ca (mutual TLS) needs --tls-cert/--tls-key");
     }

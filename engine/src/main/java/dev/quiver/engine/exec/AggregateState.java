@@ -40,6 +40,11 @@ public abstract class AggregateState {
   /** Folds rows into their groups; {@code arg} is null for count(*). */
   public abstract void update(int[] gids, Vec arg, int n);
 
+  /** Folds every row into group 0 (aggregation without keys); overridden where it pays. */
+  public void updateAll(int[] zeros, Vec arg, int n) {
+    update(zeros, arg, n);
+  }
+
   /** Folds another worker's state in: its group g becomes this state's group map[g]. */
   public abstract void merge(AggregateState other, int[] map, int otherGroups);
 
@@ -126,6 +131,18 @@ public abstract class AggregateState {
     }
 
     @Override
+    public void updateAll(int[] zeros, Vec arg, int n) {
+      long c = n;
+      if (arg != null && arg.nulls != null) {
+        boolean[] nl = arg.nulls;
+        for (int i = 0; i < n; i++) {
+          c -= nl[i] ? 1 : 0;
+        }
+      }
+      cnt[0] += c;
+    }
+
+    @Override
     public void merge(AggregateState other, int[] map, int otherGroups) {
       long[] o = ((Count) other).cnt;
       for (int g = 0; g < otherGroups; g++) {
@@ -180,6 +197,27 @@ public abstract class AggregateState {
     }
 
     @Override
+    public void updateAll(int[] zeros, Vec arg, int n) {
+      long[] x = ((LongVec) arg).values;
+      long s = 0;
+      long c = 0;
+      if (arg.nulls == null) {
+        for (int i = 0; i < n; i++) {
+          s += x[i];
+        }
+        c = n;
+      } else {
+        boolean[] nl = arg.nulls;
+        for (int i = 0; i < n; i++) {
+          s += nl[i] ? 0 : x[i];
+          c += nl[i] ? 0 : 1;
+        }
+      }
+      sum[0] += s;
+      cnt[0] += c;
+    }
+
+    @Override
     public void merge(AggregateState other, int[] map, int otherGroups) {
       SumLong o = (SumLong) other;
       for (int g = 0; g < otherGroups; g++) {
@@ -224,13 +262,48 @@ public abstract class AggregateState {
       double[] s = sum;
       long[] c = cnt;
       boolean[] nl = arg.nulls;
+      if (nl == null) {
+        for (int i = 0; i < n; i++) {
+          int g = gids[i];
+          s[g] += x[i];
+          c[g]++;
+        }
+        return;
+      }
       for (int i = 0; i < n; i++) {
-        if (nl == null || !nl[i]) {
+        if (!nl[i]) {
           int g = gids[i];
           s[g] += x[i];
           c[g]++;
         }
       }
+    }
+
+    @Override
+    public void updateAll(int[] zeros, Vec arg, int n) {
+      double[] x = ((DoubleVec) arg).values;
+      boolean[] nl = arg.nulls;
+      if (nl != null) {
+        update(zeros, arg, n);
+        return;
+      }
+      // four independent accumulators break the add latency chain
+      double s0 = 0;
+      double s1 = 0;
+      double s2 = 0;
+      double s3 = 0;
+      int i = 0;
+      for (; i + 3 < n; i += 4) {
+        s0 += x[i];
+        s1 += x[i + 1];
+        s2 += x[i + 2];
+        s3 += x[i + 3];
+      }
+      for (; i < n; i++) {
+        s0 += x[i];
+      }
+      sum[0] += (s0 + s1) + (s2 + s3);
+      cnt[0] += n;
     }
 
     @Override
@@ -305,6 +378,25 @@ public abstract class AggregateState {
           }
         }
       }
+    }
+
+    @Override
+    public void updateAll(int[] zeros, Vec arg, int n) {
+      long[] x = ((LongVec) arg).values;
+      boolean[] nl = arg.nulls;
+      long l = lo[0];
+      long h = hi[0];
+      long c = 0;
+      for (int i = 0; i < n; i++) {
+        long v = nl != null && nl[i] ? 0 : x[i];
+        long nv = l + v;
+        h += (v >> 63) + (Long.compareUnsigned(nv, l) < 0 ? 1 : 0);
+        l = nv;
+        c += nl != null && nl[i] ? 0 : 1;
+      }
+      lo[0] = l;
+      hi[0] = h;
+      cnt[0] += c;
     }
 
     @Override

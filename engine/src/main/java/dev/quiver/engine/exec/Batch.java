@@ -24,6 +24,9 @@ public final class Batch implements AutoCloseable {
   private final boolean owned;
   private final long seq;
   private int[] rowsCache;
+  /** Per column: 0 unknown, 1 no nulls, 2 may have nulls. */
+  private final byte[] nullState;
+  private java.util.HashMap<Object, Object> exprCache;
 
   public Batch(Schema schema, List<FieldVector> columns, FieldVector[] dictionaries, int offset,
       int count, int[] sel, boolean owned, long seq) {
@@ -35,6 +38,46 @@ public final class Batch implements AutoCloseable {
     this.sel = sel;
     this.owned = owned;
     this.seq = seq;
+    this.nullState = new byte[columns.size()];
+  }
+
+  /** Records that column i is known to have (or not have) nulls, sparing a bitmap scan. */
+  public Batch withNullInfo(boolean[] mayHaveNulls) {
+    for (int i = 0; i < mayHaveNulls.length; i++) {
+      nullState[i] = (byte) (mayHaveNulls[i] ? 2 : 1);
+    }
+    return this;
+  }
+
+  /**
+   * Whether column i may contain nulls. Arrow computes null counts by scanning the whole
+   * validity bitmap, which for a morsel of a large batch would cost more than the morsel's work,
+   * so the answer is computed once per batch (or supplied by the scan, once per dataset batch).
+   */
+  public boolean mayHaveNulls(int i) {
+    byte s = nullState[i];
+    if (s == 0) {
+      s = (byte) (columns.get(i).getNullCount() > 0 ? 2 : 1);
+      nullState[i] = s;
+    }
+    return s == 2;
+  }
+
+  /**
+   * Per-batch memo of evaluated expressions (common subexpressions such as a column read by
+   * several aggregates are computed once per batch). Values are immutable chunks.
+   */
+  @SuppressWarnings("unchecked")
+  public <T> T cached(Object key, java.util.function.Supplier<T> compute) {
+    if (exprCache == null) {
+      exprCache = new java.util.HashMap<>();
+    }
+    Object v = exprCache.get(key);
+    if (v == null) {
+      v = compute.get();
+      exprCache.put(key, v);
+    }
+    return (T) v;
   }
 
   /** A dense batch that owns its columns. */
@@ -95,7 +138,7 @@ public final class Batch implements AutoCloseable {
       return sel;
     }
     if (rowsCache == null) {
-      int[] r = new int[count];
+      int[] r = dev.quiver.engine.expr.Scratch.ints(count);
       for (int i = 0; i < count; i++) {
         r[i] = offset + i;
       }
@@ -104,9 +147,17 @@ public final class Batch implements AutoCloseable {
     return rowsCache;
   }
 
+  /** Drops memoized chunks (a collector keeping the batch must not keep scratch arrays). */
+  public void clearCaches() {
+    exprCache = null;
+    rowsCache = null;
+  }
+
   /** The same columns with a narrower row set (a filter's output); ownership moves to it. */
   public Batch withSelection(int[] newSel, int newCount) {
-    return new Batch(schema, columns, dictionaries, 0, newCount, newSel, owned, seq);
+    Batch b = new Batch(schema, columns, dictionaries, 0, newCount, newSel, owned, seq);
+    System.arraycopy(nullState, 0, b.nullState, 0, nullState.length);
+    return b;
   }
 
   @Override

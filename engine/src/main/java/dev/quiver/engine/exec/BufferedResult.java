@@ -21,11 +21,14 @@ public final class BufferedResult implements AutoCloseable {
     if (batches != null || closed) {
       return;
     }
+    int token = dev.quiver.engine.expr.Scratch.pause();
     try {
       batches = compute.get();
     } catch (RuntimeException e) {
       error = e;
       throw e;
+    } finally {
+      dev.quiver.engine.expr.Scratch.resume(token);
     }
   }
 

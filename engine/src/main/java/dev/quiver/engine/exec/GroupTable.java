@@ -42,7 +42,7 @@ public final class GroupTable {
   /** Group id of each row, inserting new groups. */
   public int[] findOrInsert(RowKeys k) {
     int n = k.n;
-    int[] out = new int[n];
+    int[] out = dev.quiver.engine.expr.Scratch.ints(n);
     byte[] d = k.data;
     int[] o = k.offsets;
     long[] h = k.hashes;
@@ -62,12 +62,31 @@ public final class GroupTable {
       if (slotHashes[pos] == h) {
         int g = s - 1;
         int go = keyOffsets[g];
-        if (keyOffsets[g + 1] - go == len && Arrays.equals(keyData, go, go + len, d, off, off + len)) {
+        if (keyOffsets[g + 1] - go == len && same(keyData, go, d, off, len)) {
           return g;
         }
       }
       pos = (pos + 1) & mask;
     }
+  }
+
+  /** Byte-range equality; short keys are compared inline, long ones by the vectorized intrinsic. */
+  static boolean same(byte[] a, int ao, byte[] b, int bo, int len) {
+    if (len > 24) {
+      return Arrays.equals(a, ao, ao + len, b, bo, bo + len);
+    }
+    int i = 0;
+    for (; i + 8 <= len; i += 8) {
+      if ((long) RowKeys.LONGS.get(a, ao + i) != (long) RowKeys.LONGS.get(b, bo + i)) {
+        return false;
+      }
+    }
+    for (; i < len; i++) {
+      if (a[ao + i] != b[bo + i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Group id of the key, or -1. */

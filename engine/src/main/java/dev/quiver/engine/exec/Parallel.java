@@ -85,11 +85,16 @@ public final class Parallel {
       Batch b;
       while (true) {
         ctx.checkCancelled();
-        b = s.next();
-        if (b == null) {
-          break;
+        int mark = dev.quiver.engine.expr.Scratch.mark();
+        try {
+          b = s.next();
+          if (b == null) {
+            break;
+          }
+          sink.accept(b);
+        } finally {
+          dev.quiver.engine.expr.Scratch.release(mark);
         }
-        sink.accept(b);
       }
     }
   }

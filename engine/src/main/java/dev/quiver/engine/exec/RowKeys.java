@@ -39,7 +39,8 @@ public final class RowKeys {
   }
 
   public static RowKeys encode(Vec[] keys, int n) {
-    int[] len = new int[n];
+    int[] len = dev.quiver.engine.expr.Scratch.ints(n);
+    java.util.Arrays.fill(len, 0, n, 0);
     boolean[] anyNull = null;
     for (Vec k : keys) {
       if (k instanceof BytesVec s) {
@@ -62,12 +63,13 @@ public final class RowKeys {
         }
       }
     }
-    int[] offs = new int[n + 1];
+    int[] offs = dev.quiver.engine.expr.Scratch.ints(n + 1);
+    offs[0] = 0;
     for (int i = 0; i < n; i++) {
       offs[i + 1] = offs[i] + len[i];
     }
     byte[] data = new byte[offs[n]];
-    int[] cur = new int[n];
+    int[] cur = dev.quiver.engine.expr.Scratch.ints(n);
     System.arraycopy(offs, 0, cur, 0, n);
     for (Vec k : keys) {
       boolean[] nulls = k.nulls;
@@ -107,12 +109,20 @@ public final class RowKeys {
           int l = isNull ? 0 : s.length(i);
           data[p] = (byte) (isNull ? 1 : 0);
           INTS.set(data, p + 1, l);
-          System.arraycopy(s.data, s.offsets[i], data, p + 5, l);
+          int so = s.offsets[i];
+          if (l <= 16) {
+            // tiny strings (flags, codes): a plain loop beats arraycopy's call overhead
+            for (int q = 0; q < l; q++) {
+              data[p + 5 + q] = s.data[so + q];
+            }
+          } else {
+            System.arraycopy(s.data, so, data, p + 5, l);
+          }
           cur[i] = p + 5 + l;
         }
       }
     }
-    long[] hashes = new long[n];
+    long[] hashes = dev.quiver.engine.expr.Scratch.longs(n);
     for (int i = 0; i < n; i++) {
       hashes[i] = hash(data, offs[i], offs[i + 1] - offs[i]);
     }

@@ -30,7 +30,7 @@ public final class Take {
     try {
       int[] rows = b.rows();
       for (int c = 0; c < schema.getFields().size(); c++) {
-        out.add(take(b.column(c), b.dictionary(c), rows, b.count(), schema.getFields().get(c), allocator));
+        out.add(take(b, c, rows, b.count(), schema.getFields().get(c), allocator));
       }
     } catch (RuntimeException | Error e) {
       closeAll(out);
@@ -55,6 +55,7 @@ public final class Take {
   /** Takes ownership of b and returns a dense owned batch (b itself if it already is one). */
   public static Batch ensureDense(Batch b, Schema schema, BufferAllocator allocator) {
     if (isDenseOwned(b)) {
+      b.clearCaches();
       return b;
     }
     try (b) {
@@ -76,14 +77,31 @@ public final class Take {
   /** New vector holding {@code src[rows[i]]} (null where rows[i] is -1). */
   public static FieldVector take(FieldVector src, FieldVector dict, int[] rows, int n, Field field,
       BufferAllocator allocator) {
+    return take(src, dict, src.getNullCount() > 0, rows, n, field, allocator);
+  }
+
+  /** Column c of a batch at the given absolute rows (the batch knows whether it has nulls). */
+  public static FieldVector take(Batch b, int c, int[] rows, int n, Field field, BufferAllocator allocator) {
+    return take(b.column(c), b.dictionary(c), b.mayHaveNulls(c), rows, n, field, allocator);
+  }
+
+  private static FieldVector take(FieldVector src, FieldVector dict, boolean srcNulls, int[] rows,
+      int n, Field field, BufferAllocator allocator) {
     if (dict != null) {
-      Vec v = VecReader.read(src, dict, rows, n);
+      boolean padded = false;
+      for (int i = 0; i < n && !padded; i++) {
+        padded = rows[i] < 0;
+      }
+      if (padded) {
+        throw new IllegalStateException("outer-join padding of a dictionary column");
+      }
+      Vec v = VecReader.read(src, dict, rows, n, srcNulls);
       return VecWriter.write(v, field, allocator);
     }
     FieldVector dst = field.createVector(allocator);
     try {
       allocate(dst, src, rows, n);
-      takeInto(src, rows, n, dst, 0);
+      takeInto(src, srcNulls, rows, n, dst, 0);
       dst.setValueCount(n);
       return dst;
     } catch (RuntimeException | Error e) {
@@ -110,7 +128,7 @@ public final class Take {
         allocateSized(dst, total, bytes);
         int at = 0;
         for (Batch b : batches) {
-          takeInto(b.column(c), b.rows(), b.count(), dst, at);
+          takeInto(b.column(c), b.mayHaveNulls(c), b.rows(), b.count(), dst, at);
           at += b.count();
         }
         dst.setValueCount(total);
@@ -173,8 +191,7 @@ public final class Take {
    * Writes {@code src[rows[i]]} to {@code dst[at + i]}; dst must be allocated for the rows (and
    * for variable width, the bytes) being written and its validity zeroed.
    */
-  static void takeInto(FieldVector src, int[] rows, int n, FieldVector dst, int at) {
-    boolean srcNulls = src.getNullCount() > 0;
+  static void takeInto(FieldVector src, boolean srcNulls, int[] rows, int n, FieldVector dst, int at) {
     if (src instanceof BitVector s && dst instanceof BitVector d) {
       long sa = s.getDataBufferAddress();
       long da = d.getDataBufferAddress();

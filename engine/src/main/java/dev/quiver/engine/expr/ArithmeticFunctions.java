@@ -108,11 +108,16 @@ final class ArithmeticFunctions {
     boolean signed = !(t instanceof ArrowType.Int i) || i.getIsSigned();
     boolean unsigned64 = !signed && bits == 64;
     VectorKernel k = (in, n) -> {
-      LongVec x = (LongVec) in[0];
-      LongVec y = (LongVec) in[1];
+      LongVec sc = scalarLong(op, in, n, t, false);
+      if (sc != null) {
+        wrap(sc.values, n, bits, signed);
+        return sc;
+      }
+      LongVec x = (LongVec) Scalars.expand(in[0], n);
+      LongVec y = (LongVec) Scalars.expand(in[1], n);
       long[] xa = x.values;
       long[] ya = y.values;
-      long[] out = new long[n];
+      long[] out = op == Op.DIV || op == Op.MOD ? new long[n] : Scratch.longs(n);
       boolean[] nulls = orNulls(x.nulls, y.nulls, n);
       switch (op) {
         case ADD -> {
@@ -151,7 +156,76 @@ final class ArithmeticFunctions {
       wrap(out, n, bits, signed);
       return new LongVec(t, out, n, nulls);
     };
-    return new PhysicalExpr.CallExpr(fn, List.of(a, b), t, k);
+    return new PhysicalExpr.CallExpr(fn, List.of(a, b), t, k, true);
+  }
+
+  /**
+   * add/subtract/multiply of a chunk and a constant, or null when neither (or both) argument is
+   * a constant or the operation is not one of those three.
+   */
+  static LongVec scalarLong(Op op, Vec[] in, int n, ArrowType t, boolean checkOverflow) {
+    boolean xs = Scalars.isScalar(in[0], n);
+    boolean ys = Scalars.isScalar(in[1], n);
+    if (xs == ys || !(op == Op.ADD || op == Op.SUB || op == Op.MUL)) {
+      return null;
+    }
+    Vec sv = xs ? in[0] : in[1];
+    LongVec v = (LongVec) (xs ? in[1] : in[0]);
+    if (sv.isNull(0)) {
+      return (LongVec) VecReader.allNull(t, n);
+    }
+    long c = ((LongVec) sv).values[0];
+    long[] a = v.values;
+    long[] out = Scratch.longs(n);
+    boolean overflow = false;
+    switch (op) {
+      case ADD -> {
+        for (int i = 0; i < n; i++) {
+          long r = a[i] + c;
+          overflow |= ((a[i] ^ r) & (c ^ r)) < 0;
+          out[i] = r;
+        }
+      }
+      case SUB -> {
+        if (xs) {
+          for (int i = 0; i < n; i++) {
+            long r = c - a[i];
+            overflow |= ((c ^ a[i]) & (c ^ r)) < 0;
+            out[i] = r;
+          }
+        } else {
+          for (int i = 0; i < n; i++) {
+            long r = a[i] - c;
+            overflow |= ((a[i] ^ c) & (a[i] ^ r)) < 0;
+            out[i] = r;
+          }
+        }
+      }
+      default -> {
+        for (int i = 0; i < n; i++) {
+          long r = a[i] * c;
+          overflow |= Math.multiplyHigh(a[i], c) != (r >> 63);
+          out[i] = r;
+        }
+      }
+    }
+    boolean[] nulls = v.nulls == null ? null : v.nulls.clone();
+    if (overflow && checkOverflow) {
+      for (int i = 0; i < n; i++) {
+        if (nulls == null || !nulls[i]) {
+          boolean bad = switch (op) {
+            case ADD -> ((a[i] ^ out[i]) & (c ^ out[i])) < 0;
+            case SUB -> xs ? ((c ^ a[i]) & (c ^ out[i])) < 0 : ((a[i] ^ c) & (a[i] ^ out[i])) < 0;
+            default -> Math.multiplyHigh(a[i], c) != (out[i] >> 63);
+          };
+          if (bad) {
+            throw new ArithmeticException("decimal overflow: the result exceeds the 64-bit unscaled "
+                + "range the engine computes decimals in");
+          }
+        }
+      }
+    }
+    return new LongVec(t, out, n, nulls);
   }
 
   /** Reduces 64-bit results to the type's width with two's-complement wraparound. */
@@ -179,9 +253,10 @@ final class ArithmeticFunctions {
   private static PhysicalExpr doubleKernel(String fn, Op op, PhysicalExpr a, PhysicalExpr b, ArrowType t) {
     boolean f32 = TypeRules.isFloat32(t);
     VectorKernel k = (in, n) -> {
+      in = new Vec[] {Scalars.expand(in[0], n), Scalars.expand(in[1], n)};
       double[] xa = ((DoubleVec) in[0]).values;
       double[] ya = ((DoubleVec) in[1]).values;
-      double[] out = new double[n];
+      double[] out = Scratch.doubles(n);
       switch (op) {
         case ADD -> {
           for (int i = 0; i < n; i++) {
@@ -216,7 +291,7 @@ final class ArithmeticFunctions {
       }
       return new DoubleVec(t, out, n, orNulls(in[0].nulls, in[1].nulls, n));
     };
-    return new PhysicalExpr.CallExpr(fn, List.of(a, b), t, k);
+    return new PhysicalExpr.CallExpr(fn, List.of(a, b), t, k, true);
   }
 
   /**
@@ -228,11 +303,15 @@ final class ArithmeticFunctions {
     int bScale = Types.scale(b.type());
     int aScale = Types.scale(a.type());
     VectorKernel k = (in, n) -> {
-      LongVec x = (LongVec) in[0];
-      LongVec y = (LongVec) in[1];
+      LongVec sc = scalarLong(op, in, n, t, true);
+      if (sc != null) {
+        return sc;
+      }
+      LongVec x = (LongVec) Scalars.expand(in[0], n);
+      LongVec y = (LongVec) Scalars.expand(in[1], n);
       long[] xa = x.values;
       long[] ya = y.values;
-      long[] out = new long[n];
+      long[] out = op == Op.DIV || op == Op.MOD ? new long[n] : Scratch.longs(n);
       boolean[] nulls = orNulls(x.nulls, y.nulls, n);
       boolean overflow = false;
       switch (op) {
@@ -300,7 +379,7 @@ final class ArithmeticFunctions {
       }
       return new LongVec(t, out, n, nulls);
     };
-    return new PhysicalExpr.CallExpr(fn, List.of(a, b), t, k);
+    return new PhysicalExpr.CallExpr(fn, List.of(a, b), t, k, true);
   }
 
   static long divideRounded(long a, int as, long b, int bs, int rs) {

@@ -43,9 +43,36 @@ final class ComparisonFunctions {
     PhysicalExpr cb = k.isBytes() ? b : coerce(b, u);
     boolean unsigned64 = u instanceof ArrowType.Int i && !i.getIsSigned() && i.getBitWidth() == 64;
     VectorKernel kernel = (in, n) -> {
-      boolean[] out = new boolean[n];
+      boolean[] out = Scratch.bools(n);
       Vec x = in[0];
       Vec y = in[1];
+      Cmp op = cmp;
+      if (Scalars.isScalar(x, n) && !Scalars.isScalar(y, n)) {
+        Vec t = x;
+        x = y;
+        y = t;
+        op = flip(cmp);
+      }
+      if (Scalars.isScalar(y, n) && (x instanceof LongVec || x instanceof DoubleVec)) {
+        if (y.isNull(0) || Scalars.isScalar(x, n)) {
+          return Scalars.isScalar(x, n) ? compareScalars(op, x, y, n) : VecReader.allNull(
+              dev.quiver.engine.types.Types.BOOL, n);
+        }
+        if (x instanceof LongVec lx) {
+          long c = ((LongVec) y).values[0];
+          long[] xa = lx.values;
+          if (unsigned64) {
+            xa = flip(xa, n);
+            c ^= Long.MIN_VALUE;
+          }
+          compareLongScalar(op, xa, c, out, n);
+        } else {
+          compareDoubleScalar(op, ((DoubleVec) x).values, ((DoubleVec) y).values[0], out, n);
+        }
+        return new BoolVec(out, n, x.nulls == null ? null : x.nulls.clone());
+      }
+      x = Scalars.expand(x, n);
+      y = Scalars.expand(y, n);
       if (x instanceof LongVec lx) {
         long[] xa = lx.values;
         long[] ya = ((LongVec) y).values;
@@ -53,34 +80,142 @@ final class ComparisonFunctions {
           xa = flip(xa, n);
           ya = flip(ya, n);
         }
-        compareLongs(cmp, xa, ya, out, n);
+        compareLongs(op, xa, ya, out, n);
       } else if (x instanceof DoubleVec dx) {
-        compareDoubles(cmp, dx.values, ((DoubleVec) y).values, out, n);
+        compareDoubles(op, dx.values, ((DoubleVec) y).values, out, n);
       } else if (x instanceof BoolVec bx) {
         boolean[] xa = bx.values;
         boolean[] ya = ((BoolVec) y).values;
         for (int i = 0; i < n; i++) {
-          out[i] = test(cmp, Boolean.compare(xa[i], ya[i]));
+          out[i] = test(op, Boolean.compare(xa[i], ya[i]));
         }
       } else {
         BytesVec sx = (BytesVec) x;
         BytesVec sy = (BytesVec) y;
-        if (cmp == Cmp.EQ || cmp == Cmp.NEQ) {
-          boolean want = cmp == Cmp.EQ;
+        if (op == Cmp.EQ || op == Cmp.NEQ) {
+          boolean want = op == Cmp.EQ;
           for (int i = 0; i < n; i++) {
             out[i] = Arrays.equals(sx.data, sx.offsets[i], sx.offsets[i + 1],
                 sy.data, sy.offsets[i], sy.offsets[i + 1]) == want;
           }
         } else {
           for (int i = 0; i < n; i++) {
-            out[i] = test(cmp, Arrays.compareUnsigned(sx.data, sx.offsets[i], sx.offsets[i + 1],
+            out[i] = test(op, Arrays.compareUnsigned(sx.data, sx.offsets[i], sx.offsets[i + 1],
                 sy.data, sy.offsets[i], sy.offsets[i + 1]));
           }
         }
       }
       return new BoolVec(out, n, orNulls(x.nulls, y.nulls, n));
     };
-    return new PhysicalExpr.CallExpr(fn, List.of(ca, cb), dev.quiver.engine.types.Types.BOOL, kernel);
+    return new PhysicalExpr.CallExpr(fn, List.of(ca, cb), dev.quiver.engine.types.Types.BOOL, kernel, true);
+  }
+
+  static Cmp flip(Cmp c) {
+    return switch (c) {
+      case LT -> Cmp.GT;
+      case LTE -> Cmp.GTE;
+      case GT -> Cmp.LT;
+      case GTE -> Cmp.LTE;
+      default -> c;
+    };
+  }
+
+  private static Vec compareScalars(Cmp op, Vec x, Vec y, int n) {
+    Vec r = bindlessCompare(op, Scalars.expand(x, 1), Scalars.expand(y, 1));
+    return Scalars.expand(r, n);
+  }
+
+  private static Vec bindlessCompare(Cmp op, Vec x, Vec y) {
+    boolean[] out = new boolean[1];
+    if (x instanceof LongVec lx) {
+      compareLongs(op, lx.values, ((LongVec) y).values, out, 1);
+    } else {
+      compareDoubles(op, ((DoubleVec) x).values, ((DoubleVec) y).values, out, 1);
+    }
+    return new BoolVec(out, 1, orNulls(x.nulls, y.nulls, 1));
+  }
+
+  static void compareLongScalar(Cmp cmp, long[] x, long c, boolean[] out, int n) {
+    switch (cmp) {
+      case EQ -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] == c;
+        }
+      }
+      case NEQ -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] != c;
+        }
+      }
+      case LT -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] < c;
+        }
+      }
+      case LTE -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] <= c;
+        }
+      }
+      case GT -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] > c;
+        }
+      }
+      case GTE -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] >= c;
+        }
+      }
+    }
+  }
+
+  static void compareDoubleScalar(Cmp cmp, double[] x, double c, boolean[] out, int n) {
+    if (c != c) {
+      // NaN constant: only NaN equals it, every number is below it
+      for (int i = 0; i < n; i++) {
+        boolean nan = x[i] != x[i];
+        out[i] = switch (cmp) {
+          case EQ, GTE -> nan;
+          case NEQ, LT -> !nan;
+          case LTE -> true;
+          case GT -> false;
+        };
+      }
+      return;
+    }
+    switch (cmp) {
+      case EQ -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] == c;
+        }
+      }
+      case NEQ -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] != c;
+        }
+      }
+      case LT -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] < c;
+        }
+      }
+      case LTE -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] <= c;
+        }
+      }
+      case GT -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] > c || x[i] != x[i];
+        }
+      }
+      case GTE -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] >= c || x[i] != x[i];
+        }
+      }
+    }
   }
 
   private static long[] flip(long[] v, int n) {

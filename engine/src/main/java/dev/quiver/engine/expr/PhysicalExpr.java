@@ -27,7 +27,8 @@ public sealed interface PhysicalExpr
   record ColumnRef(int index, String name, ArrowType type) implements PhysicalExpr {
     @Override
     public Vec evaluate(Batch batch) {
-      return VecReader.read(batch.column(index), batch.dictionary(index), batch.rows(), batch.count());
+      return batch.cached(index, () -> VecReader.read(batch.column(index), batch.dictionary(index),
+          batch.rows(), batch.count(), batch.mayHaveNulls(index)));
     }
 
     @Override
@@ -89,25 +90,86 @@ public sealed interface PhysicalExpr
 
     @Override
     public String explain() {
-      return value instanceof String ? "'" + value + "'" : value + ":" + TypeNames.describe(type);
+      if (value instanceof String) {
+        return "'" + value + "'";
+      }
+      Object shown = value;
+      if (value != null && TypeKind.of(type) == TypeKind.DECIMAL) {
+        shown = BigDecimal.valueOf(longValue(), ((ArrowType.Decimal) type).getScale()).toPlainString();
+      } else if (value != null && TypeKind.of(type) == TypeKind.DATE32) {
+        shown = java.time.LocalDate.ofEpochDay(longValue());
+      } else if (value instanceof byte[] b) {
+        shown = java.util.HexFormat.of().formatHex(b);
+      }
+      return shown + ":" + TypeNames.describe(type);
     }
   }
 
-  /** A function applied to argument chunks. */
-  record CallExpr(String name, List<PhysicalExpr> args, ArrowType type, VectorKernel kernel)
-      implements PhysicalExpr {
+  /**
+   * A function applied to argument chunks. With {@code acceptsScalars}, literal arguments are
+   * passed as one-row chunks instead of being broadcast, and the kernel treats a one-row
+   * argument as constant (DuckDB's constant vectors).
+   */
+  final class CallExpr implements PhysicalExpr {
+    private final String name;
+    private final List<PhysicalExpr> args;
+    private final ArrowType type;
+    private final VectorKernel kernel;
+    private final boolean acceptsScalars;
+    private final String key;
+
+    public CallExpr(String name, List<PhysicalExpr> args, ArrowType type, VectorKernel kernel,
+        boolean acceptsScalars) {
+      this.name = name;
+      this.args = List.copyOf(args);
+      this.type = type;
+      this.kernel = kernel;
+      this.acceptsScalars = acceptsScalars;
+      this.key = name + "(" + this.args.stream().map(PhysicalExpr::explain).collect(Collectors.joining(", "))
+          + ")";
+    }
+
+    public CallExpr(String name, List<PhysicalExpr> args, ArrowType type, VectorKernel kernel) {
+      this(name, args, type, kernel, false);
+    }
+
+    public String name() {
+      return name;
+    }
+
+    public List<PhysicalExpr> args() {
+      return args;
+    }
+
+    @Override
+    public ArrowType type() {
+      return type;
+    }
+
+    public VectorKernel kernel() {
+      return kernel;
+    }
+
     @Override
     public Vec evaluate(Batch batch) {
-      Vec[] in = new Vec[args.size()];
-      for (int i = 0; i < in.length; i++) {
-        in[i] = args.get(i).evaluate(batch);
-      }
-      return kernel.apply(in, batch.count());
+      return batch.cached(key, () -> {
+        Vec[] in = new Vec[args.size()];
+        for (int i = 0; i < in.length; i++) {
+          PhysicalExpr a = args.get(i);
+          in[i] = acceptsScalars && a instanceof LiteralExpr l ? l.broadcast(1) : a.evaluate(batch);
+        }
+        return kernel.apply(in, batch.count());
+      });
     }
 
     @Override
     public String explain() {
-      return name + "(" + args.stream().map(PhysicalExpr::explain).collect(Collectors.joining(", ")) + ")";
+      return key;
+    }
+
+    @Override
+    public String toString() {
+      return key;
     }
   }
 }

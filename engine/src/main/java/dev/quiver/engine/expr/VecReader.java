@@ -23,8 +23,13 @@ public final class VecReader {
    * @param rows absolute row indexes to load, {@code n} of them
    */
   public static Vec read(FieldVector v, FieldVector dict, int[] rows, int n) {
+    return read(v, dict, rows, n, v.getNullCount() > 0);
+  }
+
+  /** As {@link #read(FieldVector, FieldVector, int[], int)} with the null check known. */
+  public static Vec read(FieldVector v, FieldVector dict, int[] rows, int n, boolean mayHaveNulls) {
     if (dict != null) {
-      LongVec codes = (LongVec) read(v, null, rows, n);
+      LongVec codes = (LongVec) read(v, null, rows, n, mayHaveNulls);
       int[] idx = new int[n];
       for (int i = 0; i < n; i++) {
         idx[i] = (int) codes.values[i];
@@ -38,7 +43,7 @@ public final class VecReader {
       }
       return readNullable(dict, idx, n);
     }
-    boolean[] nulls = nulls(v, rows, n);
+    boolean[] nulls = mayHaveNulls ? nulls(v, rows, n) : null;
     return readValues(v, rows, n, nulls);
   }
 
@@ -60,7 +65,7 @@ public final class VecReader {
       // Every row is padding: nothing to read.
       return allNull(v.getField().getType(), n);
     }
-    boolean[] own = nulls(v, safe, n);
+    boolean[] own = v.getNullCount() > 0 ? nulls(v, safe, n) : null;
     if (own != null) {
       if (nulls == null) {
         nulls = own;
@@ -85,9 +90,6 @@ public final class VecReader {
   }
 
   static boolean[] nulls(FieldVector v, int[] rows, int n) {
-    if (v.getNullCount() == 0) {
-      return null;
-    }
     if (v instanceof org.apache.arrow.vector.NullVector) {
       boolean[] all = new boolean[n];
       java.util.Arrays.fill(all, true);
@@ -95,11 +97,19 @@ public final class VecReader {
     }
     long va = v.getValidityBufferAddress();
     boolean[] nulls = new boolean[n];
+    boolean any = false;
     for (int i = 0; i < n; i++) {
       int r = rows[i];
-      nulls[i] = (MemoryUtil.getByte(va + (r >>> 3)) & (1 << (r & 7))) == 0;
+      boolean isNull = (MemoryUtil.getByte(va + (r >>> 3)) & (1 << (r & 7))) == 0;
+      nulls[i] = isNull;
+      any |= isNull;
     }
-    return nulls;
+    return any ? nulls : null;
+  }
+
+  /** Whether rows are one ascending run (a morsel without a selection). */
+  static boolean contiguous(int[] rows, int n) {
+    return n > 0 && rows[n - 1] - rows[0] == n - 1;
   }
 
   private static Vec readValues(FieldVector v, int[] rows, int n, boolean[] nulls) {
@@ -108,7 +118,7 @@ public final class VecReader {
     switch (mt) {
       case TINYINT, UINT1 -> {
         long a = ((BaseFixedWidthVector) v).getDataBufferAddress();
-        long[] out = new long[n];
+        long[] out = Scratch.longs(n);
         boolean unsigned = mt == MinorType.UINT1;
         for (int i = 0; i < n; i++) {
           byte b = MemoryUtil.getByte(a + rows[i]);
@@ -118,7 +128,7 @@ public final class VecReader {
       }
       case SMALLINT, UINT2 -> {
         long a = ((BaseFixedWidthVector) v).getDataBufferAddress();
-        long[] out = new long[n];
+        long[] out = Scratch.longs(n);
         boolean unsigned = mt == MinorType.UINT2;
         for (int i = 0; i < n; i++) {
           short s = MemoryUtil.getShort(a + 2L * rows[i]);
@@ -128,7 +138,7 @@ public final class VecReader {
       }
       case INT, DATEDAY -> {
         long a = ((BaseFixedWidthVector) v).getDataBufferAddress();
-        long[] out = new long[n];
+        long[] out = Scratch.longs(n);
         for (int i = 0; i < n; i++) {
           out[i] = MemoryUtil.getInt(a + 4L * rows[i]);
         }
@@ -136,7 +146,7 @@ public final class VecReader {
       }
       case UINT4 -> {
         long a = ((BaseFixedWidthVector) v).getDataBufferAddress();
-        long[] out = new long[n];
+        long[] out = Scratch.longs(n);
         for (int i = 0; i < n; i++) {
           out[i] = MemoryUtil.getInt(a + 4L * rows[i]) & 0xFFFFFFFFL;
         }
@@ -145,7 +155,11 @@ public final class VecReader {
       case BIGINT, UINT8, DATEMILLI, TIMESTAMPSEC, TIMESTAMPMILLI, TIMESTAMPMICRO, TIMESTAMPNANO,
           TIMESTAMPSECTZ, TIMESTAMPMILLITZ, TIMESTAMPMICROTZ, TIMESTAMPNANOTZ -> {
         long a = ((BaseFixedWidthVector) v).getDataBufferAddress();
-        long[] out = new long[n];
+        long[] out = Scratch.longs(n);
+        if (contiguous(rows, n)) {
+          RawMemory.copyToLongs(a + 8L * rows[0], out, n);
+          return new LongVec(type, out, n, nulls);
+        }
         for (int i = 0; i < n; i++) {
           out[i] = MemoryUtil.getLong(a + 8L * rows[i]);
         }
@@ -153,7 +167,7 @@ public final class VecReader {
       }
       case DECIMAL -> {
         long a = ((BaseFixedWidthVector) v).getDataBufferAddress();
-        long[] out = new long[n];
+        long[] out = Scratch.longs(n);
         boolean overflow = false;
         for (int i = 0; i < n; i++) {
           long p = a + 16L * rows[i];
@@ -169,7 +183,7 @@ public final class VecReader {
       }
       case FLOAT4 -> {
         long a = ((BaseFixedWidthVector) v).getDataBufferAddress();
-        double[] out = new double[n];
+        double[] out = Scratch.doubles(n);
         for (int i = 0; i < n; i++) {
           out[i] = Float.intBitsToFloat(MemoryUtil.getInt(a + 4L * rows[i]));
         }
@@ -177,7 +191,11 @@ public final class VecReader {
       }
       case FLOAT8 -> {
         long a = ((BaseFixedWidthVector) v).getDataBufferAddress();
-        double[] out = new double[n];
+        double[] out = Scratch.doubles(n);
+        if (contiguous(rows, n)) {
+          RawMemory.copyToDoubles(a + 8L * rows[0], out, n);
+          return new DoubleVec(type, out, n, nulls);
+        }
         for (int i = 0; i < n; i++) {
           out[i] = Double.longBitsToDouble(MemoryUtil.getLong(a + 8L * rows[i]));
         }
@@ -185,7 +203,7 @@ public final class VecReader {
       }
       case BIT -> {
         long a = ((BitVector) v).getDataBufferAddress();
-        boolean[] out = new boolean[n];
+        boolean[] out = Scratch.bools(n);
         for (int i = 0; i < n; i++) {
           int r = rows[i];
           out[i] = (MemoryUtil.getByte(a + (r >>> 3)) & (1 << (r & 7))) != 0;
@@ -204,10 +222,22 @@ public final class VecReader {
           offs[i + 1] = total;
         }
         byte[] data = new byte[total];
-        for (int i = 0; i < n; i++) {
-          int r = rows[i];
-          int s = MemoryUtil.getInt(oa + 4L * r);
-          MemoryUtil.copyFromMemory(da + s, data, offs[i], offs[i + 1] - offs[i]);
+        if (contiguous(rows, n)) {
+          int s0 = MemoryUtil.getInt(oa + 4L * rows[0]);
+          MemoryUtil.copyFromMemory(da + s0, data, 0, total);
+        } else {
+          for (int i = 0; i < n; i++) {
+            int r = rows[i];
+            int s = MemoryUtil.getInt(oa + 4L * r);
+            int len = offs[i + 1] - offs[i];
+            if (len <= 8) {
+              for (int q = 0; q < len; q++) {
+                data[offs[i] + q] = MemoryUtil.getByte(da + s + q);
+              }
+            } else {
+              MemoryUtil.copyFromMemory(da + s, data, offs[i], len);
+            }
+          }
         }
         return new BytesVec(type, data, offs, n, nulls);
       }
@@ -263,7 +293,9 @@ public final class VecReader {
       long p = va + 16L * rows[i];
       int len = offs[i + 1] - offs[i];
       if (len <= 12) {
-        MemoryUtil.copyFromMemory(p + 4, data, offs[i], len);
+        for (int q = 0; q < len; q++) {
+          data[offs[i] + q] = MemoryUtil.getByte(p + 4 + q);
+        }
       } else {
         int buf = MemoryUtil.getInt(p + 8);
         int off = MemoryUtil.getInt(p + 12);

@@ -6,7 +6,6 @@ import org.apache.arrow.vector.BaseFixedWidthVector;
 import org.apache.arrow.vector.BaseLargeVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthViewVector;
-import org.apache.arrow.vector.BitVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.types.Types.MinorType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -103,10 +102,7 @@ public final class VecWriter {
       }
       case BIGINT, UINT8, DATEMILLI, TIMESTAMPSEC, TIMESTAMPMILLI, TIMESTAMPMICRO, TIMESTAMPNANO,
           TIMESTAMPSECTZ, TIMESTAMPMILLITZ, TIMESTAMPMICROTZ, TIMESTAMPNANOTZ -> {
-        long[] x = ((LongVec) vec).values;
-        for (int i = 0; i < n; i++) {
-          MemoryUtil.putLong(a + 8L * i, x[i]);
-        }
+        RawMemory.copyFromLongs(((LongVec) vec).values, a, n);
       }
       case DECIMAL -> {
         long[] x = ((LongVec) vec).values;
@@ -122,10 +118,7 @@ public final class VecWriter {
         }
       }
       case FLOAT8 -> {
-        double[] x = ((DoubleVec) vec).values;
-        for (int i = 0; i < n; i++) {
-          MemoryUtil.putLong(a + 8L * i, Double.doubleToRawLongBits(x[i]));
-        }
+        RawMemory.copyFromDoubles(((DoubleVec) vec).values, a, n);
       }
       case BIT -> {
         boolean[] x = ((BoolVec) vec).values;
@@ -177,10 +170,5 @@ public final class VecWriter {
       c += nulls[i] ? 1 : 0;
     }
     return c;
-  }
-
-  /** Unused bit-vector accessor kept for symmetry with the reader. */
-  static boolean bit(BitVector v, int i) {
-    return v.get(i) != 0;
   }
 }

@@ -20,6 +20,8 @@ import org.apache.arrow.vector.types.pojo.Schema;
 public final class FilterExec extends ExecNode {
   private final ExecNode child;
   private final PhysicalExpr predicate;
+  /** The predicate's top-level AND terms, applied one after another on shrinking selections. */
+  private final List<PhysicalExpr> conjuncts;
 
   public FilterExec(ExecNode child, PhysicalExpr predicate) {
     TypeKind k = TypeKind.of(predicate.type());
@@ -29,6 +31,18 @@ public final class FilterExec extends ExecNode {
     }
     this.child = child;
     this.predicate = predicate;
+    this.conjuncts = new java.util.ArrayList<>();
+    flatten(predicate, conjuncts);
+  }
+
+  private static void flatten(PhysicalExpr e, List<PhysicalExpr> out) {
+    if (e instanceof PhysicalExpr.CallExpr c && c.name().equals("and")) {
+      for (PhysicalExpr a : c.args()) {
+        flatten(a, out);
+      }
+    } else {
+      out.add(e);
+    }
   }
 
   @Override
@@ -59,29 +73,39 @@ public final class FilterExec extends ExecNode {
         long t0 = System.nanoTime();
         try {
           int n = b.count();
-          Vec v = predicate.evaluate(b);
-          int[] rows = b.rows();
-          int[] sel = new int[n];
-          int k = 0;
-          if (v instanceof BoolVec p) {
-            boolean[] val = p.values;
-            boolean[] nul = p.nulls;
-            if (nul == null) {
-              for (int i = 0; i < n; i++) {
-                sel[k] = rows[i];
-                k += val[i] ? 1 : 0;
-              }
-            } else {
-              for (int i = 0; i < n; i++) {
-                sel[k] = rows[i];
-                k += val[i] & !nul[i] ? 1 : 0;
+          Batch cur = b;
+          // Rows failing (or null for) one conjunct are dropped before the next one is evaluated,
+          // so later terms only look at the survivors (same result as AND, far less work).
+          for (PhysicalExpr term : conjuncts) {
+            int m = cur.count();
+            if (m == 0) {
+              break;
+            }
+            Vec v = term.evaluate(cur);
+            int[] rows = cur.rows();
+            int[] sel = dev.quiver.engine.expr.Scratch.ints(m);
+            int k = 0;
+            if (v instanceof BoolVec p) {
+              boolean[] val = p.values;
+              boolean[] nul = p.nulls;
+              if (nul == null) {
+                for (int i = 0; i < m; i++) {
+                  sel[k] = rows[i];
+                  k += val[i] ? 1 : 0;
+                }
+              } else {
+                for (int i = 0; i < m; i++) {
+                  sel[k] = rows[i];
+                  k += val[i] & !nul[i] ? 1 : 0;
+                }
               }
             }
+            cur = cur.withSelection(sel, k);
           }
           metrics.rowsIn.addAndGet(n);
-          metrics.rowsOut.addAndGet(k);
+          metrics.rowsOut.addAndGet(cur.count());
           metrics.batchesOut.incrementAndGet();
-          return b.withSelection(sel, k);
+          return cur;
         } catch (RuntimeException | Error e) {
           b.close();
           throw e;

@@ -7,6 +7,7 @@ import dev.quiver.engine.exec.BufferedResult;
 import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
 import dev.quiver.engine.exec.GroupTable;
+import dev.quiver.engine.exec.LongGroupTable;
 import dev.quiver.engine.exec.Parallel;
 import dev.quiver.engine.exec.RowKeys;
 import dev.quiver.engine.expr.AggregateKind;
@@ -65,8 +66,14 @@ public final class HashAggregateExec extends ExecNode {
     return true;
   }
 
+  /** A single long-backed key uses the raw-value table instead of encoded byte keys. */
+  private boolean singleLongKey() {
+    return keyTypes.length == 1 && dev.quiver.engine.types.TypeKind.of(keyTypes[0]).isLongBacked();
+  }
+
   private final class Local implements Parallel.Sink {
-    final GroupTable table = groupExprs.isEmpty() ? null : new GroupTable();
+    final LongGroupTable longTable = singleLongKey() ? new LongGroupTable() : null;
+    final GroupTable table = groupExprs.isEmpty() || longTable != null ? null : new GroupTable();
     final AggregateState[] states = new AggregateState[aggregates.size()];
     int[] zeros = new int[0];
 
@@ -81,7 +88,7 @@ public final class HashAggregateExec extends ExecNode {
     }
 
     int groups() {
-      return table == null ? 1 : table.size();
+      return longTable != null ? longTable.size() : table == null ? 1 : table.size();
     }
 
     @Override
@@ -94,7 +101,9 @@ public final class HashAggregateExec extends ExecNode {
           return;
         }
         int[] gids;
-        if (table == null) {
+        if (longTable != null) {
+          gids = longTable.findOrInsert((dev.quiver.engine.expr.LongVec) groupExprs.get(0).evaluate(b), n);
+        } else if (table == null) {
           if (zeros.length < n) {
             zeros = new int[n];
           }
@@ -110,7 +119,12 @@ public final class HashAggregateExec extends ExecNode {
         for (int a = 0; a < states.length; a++) {
           AggregateSpec s = aggregates.get(a);
           states[a].ensure(groups);
-          states[a].update(gids, s.arg() == null ? null : s.arg().evaluate(b), n);
+          Vec arg = s.arg() == null ? null : s.arg().evaluate(b);
+          if (table == null && longTable == null) {
+            states[a].updateAll(gids, arg, n);
+          } else {
+            states[a].update(gids, arg, n);
+          }
         }
       } finally {
         metrics.nanos.addAndGet(System.nanoTime() - t0);
@@ -132,7 +146,9 @@ public final class HashAggregateExec extends ExecNode {
       Local other = locals.get(w);
       int og = other.groups();
       int[] map = new int[og];
-      if (target.table != null) {
+      if (target.longTable != null) {
+        map = target.longTable.mergeFrom(other.longTable);
+      } else if (target.table != null) {
         byte[] d = other.table.keyData();
         int[] offs = other.table.keyOffsets();
         for (int g = 0; g < og; g++) {
@@ -153,7 +169,8 @@ public final class HashAggregateExec extends ExecNode {
     List<FieldVector> cols = new ArrayList<>();
     try {
       for (int k = 0; k < keyTypes.length; k++) {
-        Vec v = RowKeys.decode(target.table.keyData(), target.table.keyOffsets(), groups, k, keyTypes);
+        Vec v = target.longTable != null ? target.longTable.keys(keyTypes[0])
+            : RowKeys.decode(target.table.keyData(), target.table.keyOffsets(), groups, k, keyTypes);
         cols.add(VecWriter.write(v, schema.getFields().get(k), ctx.allocator()));
       }
       for (int a = 0; a < aggregates.size(); a++) {

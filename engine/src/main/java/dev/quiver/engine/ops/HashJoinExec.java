@@ -4,6 +4,7 @@ import dev.quiver.engine.exec.Batch;
 import dev.quiver.engine.exec.BatchStream;
 import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
+import dev.quiver.engine.exec.LongGroupTable;
 import dev.quiver.engine.exec.Parallel;
 import dev.quiver.engine.exec.RowKeys;
 import dev.quiver.engine.exec.Take;
@@ -34,18 +35,26 @@ public final class HashJoinExec extends ExecNode {
 
   private static final class Build {
     final Batch batch;
+    /** Encoded keys (general case), or null when the single key is a 64-bit value. */
     final RowKeys keys;
+    /** Raw keys for a single long-backed key. */
+    final long[] longKeys;
     final int[] heads;
     final int[] next;
     final int mask;
 
-    Build(Batch batch, RowKeys keys, int[] heads, int[] next, int mask) {
+    Build(Batch batch, RowKeys keys, long[] longKeys, int[] heads, int[] next, int mask) {
       this.batch = batch;
       this.keys = keys;
+      this.longKeys = longKeys;
       this.heads = heads;
       this.next = next;
       this.mask = mask;
     }
+  }
+
+  private boolean singleLongKey() {
+    return leftKeys.size() == 1 && dev.quiver.engine.types.TypeKind.of(leftKeys.get(0).type()).isLongBacked();
   }
 
   /** Key expressions must already have one common type per position. */
@@ -84,6 +93,7 @@ public final class HashJoinExec extends ExecNode {
     if (build != null) {
       return build;
     }
+    int token = dev.quiver.engine.expr.Scratch.pause();
     try {
       long t0 = System.nanoTime();
       Schema rs = right.schema();
@@ -100,22 +110,36 @@ public final class HashJoinExec extends ExecNode {
         for (int k = 0; k < kv.length; k++) {
           kv[k] = rightKeys.get(k).evaluate(b);
         }
-        RowKeys keys = RowKeys.encode(kv, n);
         int cap = Integer.highestOneBit(Math.max(16, n * 2 - 1)) << 1;
         int[] heads = new int[cap];
         Arrays.fill(heads, -1);
         int[] next = new int[n];
         int mask = cap - 1;
-        for (int i = n - 1; i >= 0; i--) {
-          if (keys.anyNull != null && keys.anyNull[i]) {
-            continue;
+        if (singleLongKey()) {
+          dev.quiver.engine.expr.LongVec lk = (dev.quiver.engine.expr.LongVec) kv[0];
+          long[] keys = Arrays.copyOf(lk.values, n);
+          for (int i = n - 1; i >= 0; i--) {
+            if (lk.nulls != null && lk.nulls[i]) {
+              continue;
+            }
+            int pos = dev.quiver.engine.exec.LongGroupTable.mix(keys[i]) & mask;
+            next[i] = heads[pos];
+            heads[pos] = i;
           }
-          long h = keys.hashes[i];
-          int pos = (int) (h ^ (h >>> 32)) & mask;
-          next[i] = heads[pos];
-          heads[pos] = i;
+          build = new Build(b, null, keys, heads, next, mask);
+        } else {
+          RowKeys keys = RowKeys.encode(kv, n);
+          for (int i = n - 1; i >= 0; i--) {
+            if (keys.anyNull != null && keys.anyNull[i]) {
+              continue;
+            }
+            long h = keys.hashes[i];
+            int pos = (int) (h ^ (h >>> 32)) & mask;
+            next[i] = heads[pos];
+            heads[pos] = i;
+          }
+          build = new Build(b, keys, null, heads, next, mask);
         }
-        build = new Build(b, keys, heads, next, mask);
       } catch (RuntimeException | Error e) {
         b.close();
         throw e;
@@ -125,6 +149,8 @@ public final class HashJoinExec extends ExecNode {
     } catch (RuntimeException e) {
       buildError = e;
       throw e;
+    } finally {
+      dev.quiver.engine.expr.Scratch.resume(token);
     }
   }
 
@@ -169,24 +195,34 @@ public final class HashJoinExec extends ExecNode {
     int n = b.count();
     metrics.rowsIn.addAndGet(n);
     Vec[] kv = new Vec[leftKeys.size()];
-    RowKeys pk;
+    RowKeys pk = null;
+    long[] pl = null;
+    boolean[] pnull;
     try {
       for (int k = 0; k < kv.length; k++) {
         kv[k] = leftKeys.get(k).evaluate(b);
       }
-      pk = RowKeys.encode(kv, n);
+      if (bt.longKeys != null) {
+        pl = ((dev.quiver.engine.expr.LongVec) kv[0]).values;
+        pnull = kv[0].nulls;
+      } else {
+        pk = RowKeys.encode(kv, n);
+        pnull = pk.anyNull;
+      }
     } catch (RuntimeException | Error e) {
       b.close();
       throw e;
     }
     RowKeys bk = bt.keys;
+    long[] bl = bt.longKeys;
     if (type == JoinType.SEMI || type == JoinType.ANTI) {
       boolean want = type == JoinType.SEMI;
       int[] rows = b.rows();
       int[] sel = new int[n];
       int k = 0;
       for (int i = 0; i < n; i++) {
-        boolean matched = !(pk.anyNull != null && pk.anyNull[i]) && firstMatch(pk, i, bt) >= 0;
+        boolean matched = !(pnull != null && pnull[i])
+            && (pl != null ? firstLongMatch(pl[i], bt) >= 0 : firstMatch(pk, i, bt) >= 0);
         if (matched == want) {
           sel[k++] = rows[i];
         }
@@ -202,7 +238,21 @@ public final class HashJoinExec extends ExecNode {
       boolean outer = type == JoinType.LEFT;
       for (int i = 0; i < n; i++) {
         boolean any = false;
-        if (pk.anyNull == null || !pk.anyNull[i]) {
+        if (pl != null && (pnull == null || !pnull[i])) {
+          long key = pl[i];
+          for (int j = bt.heads[LongGroupTable.mix(key) & bt.mask]; j >= 0; j = bt.next[j]) {
+            if (bl[j] == key) {
+              if (m == li.length) {
+                li = Arrays.copyOf(li, m * 2);
+                ri = Arrays.copyOf(ri, m * 2);
+              }
+              li[m] = rows[i];
+              ri[m] = j;
+              m++;
+              any = true;
+            }
+          }
+        } else if (pl == null && (pnull == null || !pnull[i])) {
           long h = pk.hashes[i];
           int po = pk.offsets[i];
           int pe = pk.offsets[i + 1];
@@ -233,11 +283,11 @@ public final class HashJoinExec extends ExecNode {
       try {
         int nl = b.columns().size();
         for (int c = 0; c < nl; c++) {
-          cols.add(Take.take(b.column(c), b.dictionary(c), li, m, schema.getFields().get(c), ctx.allocator()));
+          cols.add(Take.take(b, c, li, m, schema.getFields().get(c), ctx.allocator()));
         }
         Batch rb = bt.batch;
         for (int c = 0; c < rb.columns().size(); c++) {
-          cols.add(Take.take(rb.column(c), null, ri, m, schema.getFields().get(nl + c), ctx.allocator()));
+          cols.add(Take.take(rb, c, ri, m, schema.getFields().get(nl + c), ctx.allocator()));
         }
       } catch (RuntimeException | Error e) {
         for (FieldVector v : cols) {
@@ -249,6 +299,15 @@ public final class HashJoinExec extends ExecNode {
       metrics.batchesOut.incrementAndGet();
       return Batch.owning(schema, cols, m, b.seq());
     }
+  }
+
+  private static int firstLongMatch(long key, Build bt) {
+    for (int j = bt.heads[LongGroupTable.mix(key) & bt.mask]; j >= 0; j = bt.next[j]) {
+      if (bt.longKeys[j] == key) {
+        return j;
+      }
+    }
+    return -1;
   }
 
   private static int firstMatch(RowKeys pk, int i, Build bt) {

@@ -57,6 +57,8 @@ public final class ProjectExec extends ExecNode {
         }
         long t0 = System.nanoTime();
         List<FieldVector> out = new ArrayList<>(exprs.size());
+        // Every chunk computed here is written to Arrow before returning: recycle their arrays.
+        int mark = dev.quiver.engine.expr.Scratch.mark();
         try (b) {
           int n = b.count();
           boolean movable = Take.isDenseOwned(b);
@@ -71,8 +73,7 @@ public final class ProjectExec extends ExecNode {
                 tp.transfer();
                 out.add((FieldVector) tp.getTo());
               } else {
-                out.add(Take.take(b.column(c.index()), b.dictionary(c.index()), b.rows(), n, f,
-                    ctx.allocator()));
+                out.add(Take.take(b, c.index(), b.rows(), n, f, ctx.allocator()));
               }
             } else {
               out.add(VecWriter.write(e.evaluate(b), f, ctx.allocator()));
@@ -88,6 +89,7 @@ public final class ProjectExec extends ExecNode {
           }
           throw e;
         } finally {
+          dev.quiver.engine.expr.Scratch.release(mark);
           metrics.nanos.addAndGet(System.nanoTime() - t0);
         }
       }

@@ -25,6 +25,8 @@ public final class ScanExec extends ExecNode {
   private final Schema schema;
   private final FieldVector[] dictionaries;
   private final int[][] morsels;
+  /** Per dataset batch and output column: whether it has nulls (computed once, not per morsel). */
+  private final boolean[][] mayHaveNulls;
   private final AtomicInteger cursor = new AtomicInteger();
 
   /**
@@ -57,6 +59,12 @@ public final class ScanExec extends ExecNode {
       }
     }
     this.morsels = ms.toArray(new int[0][]);
+    this.mayHaveNulls = new boolean[batches.size()][columns.length];
+    for (int b = 0; b < batches.size(); b++) {
+      for (int c = 0; c < columns.length; c++) {
+        mayHaveNulls[b][c] = batches.get(b).getVector(columns[c]).getNullCount() > 0;
+      }
+    }
   }
 
   @Override
@@ -91,7 +99,8 @@ public final class ScanExec extends ExecNode {
         }
         metrics.rowsOut.addAndGet(m[2]);
         metrics.batchesOut.incrementAndGet();
-        return new Batch(schema, cols, dictionaries.clone(), m[1], m[2], null, false, i);
+        return new Batch(schema, cols, dictionaries.clone(), m[1], m[2], null, false, i)
+            .withNullInfo(mayHaveNulls[m[0]]);
       }
 
       @Override

@@ -150,7 +150,7 @@ public final class SortExec extends ExecNode {
         List<FieldVector> cols = new ArrayList<>();
         try {
           for (int c = 0; c < schema.getFields().size(); c++) {
-            cols.add(Take.take(all.column(c), null, rows, len, schema.getFields().get(c), allocator));
+            cols.add(Take.take(all, c, rows, len, schema.getFields().get(c), allocator));
           }
         } catch (RuntimeException | Error e) {
           for (FieldVector v : cols) {

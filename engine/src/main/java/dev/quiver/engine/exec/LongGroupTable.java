@@ -1,0 +1,139 @@
+package dev.quiver.engine.exec;
+
+import dev.quiver.engine.expr.LongVec;
+import dev.quiver.engine.expr.Scratch;
+import java.util.Arrays;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+
+/**
+ * Group ids for a single 64-bit key (integers, dates, timestamps, decimals): open addressing on
+ * the raw value, no byte encoding. Null is a group of its own.
+ */
+public final class LongGroupTable {
+  private long[] keys = new long[256];
+  private int groups;
+  private int nullGroup = -1;
+  private int[] slots = new int[1024];
+  private int mask = 1023;
+
+  public int size() {
+    return groups;
+  }
+
+  /** Hash of a raw 64-bit key (shared by the join table). */
+  public static int mix(long k) {
+    long h = k * 0x9E3779B97F4A7C15L;
+    return (int) (h ^ (h >>> 29) ^ (h >>> 47));
+  }
+
+  public int[] findOrInsert(LongVec v, int n) {
+    int[] out = Scratch.ints(n);
+    long[] x = v.values;
+    boolean[] nl = v.nulls;
+    if (nl != null) {
+      for (int i = 0; i < n; i++) {
+        out[i] = nl[i] ? nullGroup() : findOrInsert(x[i]);
+      }
+      return out;
+    }
+    // Runs of equal keys (sorted or clustered input) skip the probe.
+    long prev = 0;
+    int prevGroup = -1;
+    for (int i = 0; i < n; i++) {
+      long k = x[i];
+      if (prevGroup >= 0 && k == prev) {
+        out[i] = prevGroup;
+        continue;
+      }
+      int pos = mix(k) & mask;
+      int g;
+      while (true) {
+        int s = slots[pos];
+        if (s == 0) {
+          g = findOrInsert(k);
+          break;
+        }
+        if (keys[s - 1] == k && s - 1 != nullGroup) {
+          g = s - 1;
+          break;
+        }
+        pos = (pos + 1) & mask;
+      }
+      out[i] = g;
+      prev = k;
+      prevGroup = g;
+    }
+    return out;
+  }
+
+  private int nullGroup() {
+    if (nullGroup < 0) {
+      nullGroup = newGroup(0);
+    }
+    return nullGroup;
+  }
+
+  public int findOrInsert(long k) {
+    int pos = mix(k) & mask;
+    while (true) {
+      int s = slots[pos];
+      if (s == 0) {
+        int g = newGroup(k);
+        slots[pos] = g + 1;
+        if (groups * 2 > slots.length) {
+          grow();
+        }
+        return g;
+      }
+      if (keys[s - 1] == k && s - 1 != nullGroup) {
+        return s - 1;
+      }
+      pos = (pos + 1) & mask;
+    }
+  }
+
+  private int newGroup(long k) {
+    if (groups == keys.length) {
+      keys = Arrays.copyOf(keys, groups * 2);
+    }
+    keys[groups] = k;
+    return groups++;
+  }
+
+  private void grow() {
+    int cap = slots.length * 2;
+    int[] ns = new int[cap];
+    int m = cap - 1;
+    for (int g = 0; g < groups; g++) {
+      if (g == nullGroup) {
+        continue;
+      }
+      int pos = mix(keys[g]) & m;
+      while (ns[pos] != 0) {
+        pos = (pos + 1) & m;
+      }
+      ns[pos] = g + 1;
+    }
+    slots = ns;
+    mask = m;
+  }
+
+  /** Maps every group of {@code other} to a group here, inserting as needed. */
+  public int[] mergeFrom(LongGroupTable other) {
+    int[] map = new int[other.groups];
+    for (int g = 0; g < other.groups; g++) {
+      map[g] = g == other.nullGroup ? nullGroup() : findOrInsert(other.keys[g]);
+    }
+    return map;
+  }
+
+  /** The keys of groups 0..size-1. */
+  public LongVec keys(ArrowType type) {
+    boolean[] nulls = null;
+    if (nullGroup >= 0) {
+      nulls = new boolean[groups];
+      nulls[nullGroup] = true;
+    }
+    return new LongVec(type, Arrays.copyOf(keys, groups), groups, nulls);
+  }
+}

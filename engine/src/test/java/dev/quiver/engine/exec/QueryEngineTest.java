@@ -1,0 +1,217 @@
+package dev.quiver.engine.exec;
+
+import static dev.quiver.engine.exec.TestTables.col;
+import static dev.quiver.engine.plan.PlanBuilder.as;
+import static dev.quiver.engine.plan.PlanBuilder.call;
+import static dev.quiver.engine.plan.PlanBuilder.lit;
+import static dev.quiver.engine.plan.PlanBuilder.scan;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.quiver.engine.dataset.Catalog;
+import dev.quiver.engine.expr.FunctionRegistry;
+import dev.quiver.engine.expr.LongVec;
+import dev.quiver.engine.expr.PhysicalExpr;
+import dev.quiver.engine.expr.ScalarFunction;
+import dev.quiver.engine.expr.ScalarFunctionProvider;
+import dev.quiver.engine.memory.EngineMemory;
+import dev.quiver.engine.plan.LogicalPlan;
+import dev.quiver.engine.plan.PlanBuilder;
+import dev.quiver.engine.plan.PlanException;
+import dev.quiver.engine.testing.LeakCheck;
+import dev.quiver.engine.types.Types;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.OutOfMemoryException;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(LeakCheck.class)
+class QueryEngineTest {
+  /** Registered through META-INF/services in the test resources. */
+  public static final class TimesTenProvider implements ScalarFunctionProvider {
+    @Override
+    public void register(FunctionRegistry registry) {
+      registry.register(new ScalarFunction() {
+        @Override
+        public String name() {
+          return "times_ten";
+        }
+
+        @Override
+        public PhysicalExpr bind(List<PhysicalExpr> args, FunctionRegistry r) {
+          return new PhysicalExpr.CallExpr("times_ten", args, Types.INT64, (in, n) -> {
+            LongVec x = (LongVec) in[0];
+            long[] out = new long[n];
+            for (int i = 0; i < n; i++) {
+              out[i] = x.values[i] * 10;
+            }
+            return new LongVec(Types.INT64, out, n, x.nulls);
+          });
+        }
+      });
+    }
+  }
+
+  static void load(Catalog catalog, int rows) {
+    List<Object> ks = new ArrayList<>();
+    for (int i = 0; i < rows; i++) {
+      ks.add(i % 7 == 0 ? null : (long) i);
+    }
+    TestTables.load(catalog, "n", 1000, new TestTables.Col("k", Types.INT64, ks));
+  }
+
+  @Test
+  void userFunctionsLoadThroughServiceLoader(EngineMemory memory) throws Exception {
+    try (Catalog catalog = new Catalog(memory);
+         QueryEngine engine = new QueryEngine(catalog, ExecOptions.defaults().withThreads(2))) {
+      load(catalog, 20);
+      try (QueryResult r = engine.execute(scan("n").project(as("v", call("times_ten", PlanBuilder.col("k"))))
+          .limit(3).build(), memory.root())) {
+        assertEquals(List.of(List.of(), List.of(10L), List.of(20L)).size(), Rows.drain(r).size());
+      }
+      try (QueryResult r = engine.execute(scan("n").project(as("v", call("times_ten", PlanBuilder.col("k"))))
+          .limit(3).build(), memory.root())) {
+        List<List<Object>> rows = Rows.drain(r);
+        assertEquals(null, rows.get(0).get(0));
+        assertEquals(10L, rows.get(1).get(0));
+        assertEquals(20L, rows.get(2).get(0));
+      }
+    }
+  }
+
+  @Test
+  void outputSchemaWithoutRunningAndValidationErrors(EngineMemory memory) {
+    try (Catalog catalog = new Catalog(memory);
+         QueryEngine engine = new QueryEngine(catalog, ExecOptions.defaults())) {
+      load(catalog, 10);
+      Schema s = engine.outputSchema(scan("n").aggregate(List.of(), PlanBuilder.agg("s", "sum", PlanBuilder.col("k")),
+          PlanBuilder.agg("m", "mean", PlanBuilder.col("k"))).build(), Map.of());
+      assertEquals("Schema<s: Int(64, true), m: FloatingPoint(DOUBLE)>", s.toString());
+      Schema in = new Schema(List.of(org.apache.arrow.vector.types.pojo.Field.nullable("x", Types.UTF8)));
+      assertEquals(Types.INT32, engine.outputSchema(PlanBuilder.input("i")
+          .project(as("len", call("length", PlanBuilder.col("x")))).build(), Map.of("i", in)).getFields().get(0).getType());
+      PlanException e = assertThrows(PlanException.class, () -> engine.outputSchema(
+          scan("n").filter(call("add", PlanBuilder.col("k"), lit(1))).build(), Map.of()));
+      assertEquals(PlanException.Kind.TYPE_MISMATCH, e.kind());
+      assertTrue(e.getMessage().contains("expected bool"), e.getMessage());
+      e = assertThrows(PlanException.class, () -> engine.outputSchema(
+          scan("n").project(as("v", call("upper", PlanBuilder.col("k")))).build(), Map.of()));
+      assertTrue(e.getMessage().contains("upper") && e.getMessage().contains("int64"), e.getMessage());
+      e = assertThrows(PlanException.class, () -> engine.outputSchema(scan("nope").build(), Map.of()));
+      assertEquals(PlanException.Kind.DATASET_NOT_FOUND, e.kind());
+    }
+  }
+
+  @Test
+  void cancelStopsAQueryAndClosingFreesEverything(EngineMemory memory) throws Exception {
+    try (Catalog catalog = new Catalog(memory);
+         QueryEngine engine = new QueryEngine(catalog, ExecOptions.defaults().withThreads(2).withMorselRows(100))) {
+      load(catalog, 50_000);
+      LogicalPlan p = scan("n").project(as("v", call("multiply", PlanBuilder.col("k"), lit(2L)))).build();
+      QueryResult r = engine.execute(p, memory.root());
+      assertTrue(r.loadNextBatch());
+      r.cancel();
+      assertThrows(QueryCancelled.class, () -> {
+        while (r.loadNextBatch()) {
+          // drain until the cancellation is noticed
+        }
+      });
+      r.close();
+    }
+  }
+
+  @Test
+  void exceedingTheQueryLimitFailsAndReleases(EngineMemory memory) throws Exception {
+    try (Catalog catalog = new Catalog(memory);
+         QueryEngine engine = new QueryEngine(catalog, ExecOptions.defaults().withThreads(2).withQueryMemoryLimit(64 * 1024))) {
+      load(catalog, 50_000);
+      try (QueryResult r = engine.execute(scan("n").sort(PlanBuilder.asc(PlanBuilder.col("k"))).build(), memory.root())) {
+        Exception e = assertThrows(Exception.class, r::loadNextBatch);
+        Throwable root = e;
+        while (root.getCause() != null) {
+          root = root.getCause();
+        }
+        assertTrue(root instanceof OutOfMemoryException || e.getMessage().contains("OutOfMemory"), e.toString());
+      }
+    }
+  }
+
+  /** A reader producing batches on demand, counting how many were pulled. */
+  static final class CountingReader extends ArrowReader {
+    final int batches;
+    int produced;
+
+    CountingReader(BufferAllocator a, int batches) {
+      super(a);
+      this.batches = batches;
+    }
+
+    @Override
+    public boolean loadNextBatch() {
+      if (produced == batches) {
+        return false;
+      }
+      try {
+        VectorSchemaRoot root = getVectorSchemaRoot();
+        BigIntVector v = (BigIntVector) root.getVector(0);
+        v.allocateNew(1000);
+        for (int i = 0; i < 1000; i++) {
+          v.set(i, produced * 1000L + i);
+        }
+        v.setValueCount(1000);
+        root.setRowCount(1000);
+      } catch (java.io.IOException e) {
+        throw new IllegalStateException(e);
+      }
+      produced++;
+      return true;
+    }
+
+    @Override
+    public long bytesRead() {
+      return 0;
+    }
+
+    @Override
+    protected void closeReadSource() {}
+
+    @Override
+    protected Schema readSchema() {
+      return new Schema(List.of(org.apache.arrow.vector.types.pojo.Field.nullable("x", Types.INT64)));
+    }
+  }
+
+  @Test
+  void streamedInputsArePulledLazilyAndInOrder(EngineMemory memory) throws Exception {
+    try (Catalog catalog = new Catalog(memory);
+         QueryEngine engine = new QueryEngine(catalog, ExecOptions.defaults().withThreads(2));
+         BufferAllocator inAlloc = memory.child("input");
+         CountingReader reader = new CountingReader(inAlloc, 500)) {
+      LogicalPlan p = PlanBuilder.input("in").filter(call("eq", call("modulo", PlanBuilder.col("x"), lit(2L)), lit(0L)))
+          .project(as("y", call("add", PlanBuilder.col("x"), lit(1L)))).build();
+      try (QueryResult r = engine.execute(p, Map.of("in", reader), memory.root())) {
+        assertTrue(r.loadNextBatch());
+        VectorSchemaRoot out = r.getVectorSchemaRoot();
+        assertEquals(500, out.getRowCount());
+        assertEquals(1L, ((BigIntVector) out.getVector(0)).get(0));
+        assertTrue(reader.produced < 50, "bounded read-ahead, pulled " + reader.produced);
+        long expected = 1001;
+        int batches = 1;
+        while (r.loadNextBatch()) {
+          assertEquals(expected, ((BigIntVector) out.getVector(0)).get(0), "order kept");
+          expected += 1000;
+          batches++;
+        }
+        assertEquals(500, batches);
+      }
+    }
+  }
+}

@@ -1,0 +1,185 @@
+"""Maps Java exceptions (in-process) and Flight errors (remote) onto :mod:`quiver.errors`.
+
+The Python exception carries the Java or server message; the original is kept as
+``err.original`` (not chained, so a traceback never shows a raw bridge or gRPC stack).
+
+Plan errors are recognized by their kind, which the engine reports as
+``PlanException.kind()`` in-process and which the server puts into the status message; when a
+message carries no kind, its wording is used (see :func:`classify`).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import errors as E
+
+__all__ = ["classify", "from_java", "from_flight", "KIND_TO_ERROR"]
+
+KIND_TO_ERROR: dict[str, type[E.QuiverError]] = {
+    "COLUMN_NOT_FOUND": E.ColumnNotFound,
+    "FUNCTION_NOT_FOUND": E.FunctionNotFound,
+    "TYPE_MISMATCH": E.TypeMismatch,
+    "ARITY": E.PlanError,
+    "DATASET_NOT_FOUND": E.DatasetNotFound,
+    "INVALID_PLAN": E.PlanError,
+    "UNSUPPORTED_TYPE": E.UnsupportedType,
+}
+
+_KIND_RE = re.compile(r"\b(" + "|".join(KIND_TO_ERROR) + r")\b")
+
+
+def classify(message: str, default: type[E.QuiverError] = E.PlanError) -> type[E.QuiverError]:
+    """The error class a message stands for: an explicit kind token first, then wording."""
+    m = _KIND_RE.search(message)
+    if m:
+        return KIND_TO_ERROR[m.group(1)]
+    low = message.lower()
+    if re.search(r"unknown function|function '[^']*' (is )?not found|no such function", low):
+        return E.FunctionNotFound
+    if re.search(r"column '[^']*' not found|unknown column|no column", low):
+        return E.ColumnNotFound
+    if re.search(r"dataset '?[^']*'? (does not exist|not found)|no dataset|unknown dataset",
+                 low):
+        return E.DatasetNotFound
+    if "memory limit" in low or "out of memory" in low:
+        return E.MemoryLimitError
+    if re.search(r"\bgot \(.*\); expected\b", low):
+        return E.TypeMismatch
+    if "unsupported type" in low or "cannot compute on" in low:
+        return E.UnsupportedType
+    return default
+
+
+def _strip_kind(message: str) -> str:
+    return re.sub(r"^\s*(PlanException\[)?(" + "|".join(KIND_TO_ERROR) + r")\]?:?\s*", "",
+                  message)
+
+
+def _make(cls: type[E.QuiverError], message: str, original: BaseException) -> E.QuiverError:
+    err = cls(message)
+    err.original = original  # type: ignore[attr-defined]
+    return err
+
+
+def from_java(exc: BaseException) -> E.QuiverError:
+    """A :class:`~quiver.errors.QuiverError` for a Java exception raised through JPype."""
+    if isinstance(exc, E.QuiverError):
+        return exc
+    cls_name, message = _java_parts(exc)
+    simple = cls_name.rsplit(".", 1)[-1]
+    kind = _java_kind(exc)
+    if kind in KIND_TO_ERROR:
+        return _make(KIND_TO_ERROR[kind], message, exc)
+    if simple == "DatasetNotFound":
+        return _make(E.DatasetNotFound, message, exc)
+    if simple in ("MemoryLimitExceeded", "OutOfMemoryException", "OutOfMemoryError"):
+        return _make(E.MemoryLimitError, message, exc)
+    if simple in ("InvalidDatasetName",):
+        return _make(E.PlanError, message, exc)
+    if simple in ("UnsupportedOperationException",):
+        return _make(E.UnsupportedType, message, exc)
+    if simple in ("IllegalArgumentException", "UdfException"):
+        return _make(classify(message), message, exc)
+    return _make(E.JavaError, f"{simple}: {message}", exc)
+
+
+def java_error_type(jexc: Any) -> type[E.QuiverError] | None:
+    """Resolver for ``quiver._bridge.translate_java_error``: plan errors by their kind, user
+    function errors by their wording; None for everything else."""
+    kind = _java_kind(jexc)
+    if kind in KIND_TO_ERROR:
+        return KIND_TO_ERROR[kind]
+    try:
+        name = str(jexc.getClass().getName())
+    except Exception:  # noqa: BLE001
+        return None
+    if name == "dev.quiver.engine.udf.UdfException":
+        msg = jexc.getMessage()
+        return classify(str(msg) if msg is not None else "")
+    return None
+
+
+_installed = False
+
+
+def install_java_resolver() -> None:
+    """Teaches the bridge's Java error translation the engine's plan and UDF errors (once)."""
+    global _installed
+    if not _installed:
+        from ._bridge import register_java_error_resolver
+
+        register_java_error_resolver(java_error_type)
+        _installed = True
+
+
+def _java_kind(exc: BaseException) -> str | None:
+    try:
+        k = exc.kind()  # type: ignore[attr-defined]
+        return str(k.name())
+    except Exception:  # noqa: BLE001 - not a PlanException
+        return None
+
+
+def _java_parts(exc: BaseException) -> tuple[str, str]:
+    try:
+        cls_name = str(exc.getClass().getName())  # type: ignore[attr-defined]
+        msg = exc.getMessage()  # type: ignore[attr-defined]
+        message = str(msg) if msg is not None else cls_name.rsplit(".", 1)[-1]
+        cause = exc.getCause()  # type: ignore[attr-defined]
+        # Unwrap reflection / execution wrappers: the user-facing message is the cause's.
+        while cause is not None and cls_name.rsplit(".", 1)[-1] in (
+                "InvocationTargetException", "ExecutionException", "CompletionException",
+                "UncheckedIOException", "RuntimeException"):
+            exc = cause
+            cls_name = str(exc.getClass().getName())
+            msg = exc.getMessage()
+            message = str(msg) if msg is not None else cls_name.rsplit(".", 1)[-1]
+            cause = exc.getCause()
+        return cls_name, message
+    except Exception:  # noqa: BLE001
+        return type(exc).__name__, str(exc)
+
+
+def from_flight(exc: BaseException) -> E.QuiverError:
+    """A :class:`~quiver.errors.QuiverError` for an error raised by a Flight call."""
+    if isinstance(exc, E.QuiverError):
+        return exc
+    import pyarrow as pa
+    import pyarrow.flight as fl
+
+    message = _flight_message(exc)
+    if isinstance(exc, (fl.FlightUnauthenticatedError, fl.FlightUnauthorizedError)):
+        return _make(E.ServerError, f"not authorized: {message}", exc)
+    if isinstance(exc, (fl.FlightUnavailableError, fl.FlightTimedOutError,
+                        fl.FlightCancelledError)):
+        return _make(E.ServerError, f"server unavailable: {message}", exc)
+    if isinstance(exc, KeyError):  # gRPC NOT_FOUND
+        return _make(classify(message, E.DatasetNotFound), _strip_kind(message), exc)
+    if isinstance(exc, (pa.ArrowInvalid, ValueError)):  # INVALID_ARGUMENT
+        return _make(classify(message), _strip_kind(message), exc)
+    if isinstance(exc, pa.ArrowMemoryError) or isinstance(exc, MemoryError):
+        return _make(E.MemoryLimitError, message, exc)
+    if isinstance(exc, (pa.ArrowNotImplementedError, NotImplementedError)):
+        return _make(classify(message, E.UnsupportedType), message, exc)
+    if isinstance(exc, fl.FlightError):
+        cls = classify(message, E.ServerError)
+        return _make(cls, _strip_kind(message) if cls is not E.ServerError else message, exc)
+    return _make(E.ServerError, message, exc)
+
+
+def _flight_message(exc: BaseException) -> str:
+    text = str(exc)
+    # pyarrow appends ". Detail: ..., gRPC client debug context: ..." noise; keep the message.
+    for marker in (". Detail:", " Detail:", ". gRPC client debug context", "gRPC client debug"):
+        i = text.find(marker)
+        if i > 0:
+            text = text[:i]
+    text = re.sub(r"^Flight returned [a-z ]+? error, with message: ", "", text)
+    return text.strip()
+
+
+def reraise(exc: BaseException, mapper: Any) -> None:
+    """Raises ``mapper(exc)`` without chaining (no raw stack in the traceback)."""
+    err = mapper(exc)
+    raise err from None

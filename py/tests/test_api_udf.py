@@ -1,0 +1,101 @@
+"""The example Java functions (examples/java-udf) called from Python in both modes, both ways:
+as scalar functions inside plans and as batch operators / stateful objects over data. Oracle:
+NumPy / pandas on the same data."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import quiver as qv
+from api_support import engine, local_engine, remote_engine  # noqa: F401 - fixtures
+
+
+def logistic(x, center=0.0, scale=1.0):
+    return 1.0 / (1.0 + np.exp((center - x) / scale))
+
+
+@pytest.fixture
+def xs():
+    return np.random.default_rng(3).normal(0, 3, 5000)
+
+
+def test_scalar_function_in_a_plan(engine, xs):
+    f = engine.from_arrow({"x": xs, "i": np.arange(len(xs))})
+    out = (f.with_columns(s=qv.call("score", qv.col("x")),
+                          t=qv.call("score", qv.col("x"), 0.5, 2.0))
+           .filter(qv.col("s") > 0.5).sort("i").collect())
+    keep = logistic(xs) > 0.5
+    np.testing.assert_allclose(out.column("s").to_numpy(), logistic(xs)[keep], rtol=1e-12)
+    np.testing.assert_allclose(out.column("t").to_numpy(), logistic(xs, 0.5, 2.0)[keep],
+                               rtol=1e-12)
+    # the class name works too, through eng.function(...)(expr)
+    score = engine.function("com.acme.Score")
+    out2 = f.select(s=score(qv.col("x"))).collect()
+    np.testing.assert_allclose(out2.column("s").to_numpy(), logistic(xs), rtol=1e-12)
+    assert out.schema.field("s").type == pa.float64()
+
+
+def test_scalar_function_propagates_nulls(engine):
+    f = engine.from_arrow(pa.table({"x": pa.array([1.0, None, -1.0])}))
+    got = f.select(s=qv.call("score", qv.col("x"))).collect().column(0).to_pylist()
+    assert got[1] is None
+    assert got[0] == pytest.approx(logistic(1.0)) and got[2] == pytest.approx(logistic(-1.0))
+
+
+def test_batch_operator_on_table_pandas_and_frame(engine, xs):
+    score = engine.function("com.acme.Score")
+    table = pa.table({"x": xs})
+    out = score(table, column="x", center=0.5, scale=2.0)
+    assert isinstance(out, pa.Table) and out.column_names == ["score"]
+    np.testing.assert_allclose(out.column(0).to_numpy(), logistic(xs, 0.5, 2.0), rtol=1e-12)
+    pdf = score(pd.DataFrame({"x": xs}), column="x")
+    assert isinstance(pdf, pd.DataFrame)
+    np.testing.assert_allclose(pdf["score"].to_numpy(), logistic(xs), rtol=1e-12)
+    fr = score(engine.from_arrow(table).filter(qv.col("x") > 0), column="x")
+    assert isinstance(fr, qv.Frame)
+    np.testing.assert_allclose(np.sort(fr.collect().column(0).to_numpy()),
+                               np.sort(logistic(xs[xs > 0])), rtol=1e-12)
+
+
+def test_batch_operator_group_by_against_pandas(engine):
+    rng = np.random.default_rng(11)
+    df = pd.DataFrame({"k": rng.integers(0, 50, 20000), "v": rng.normal(size=20000)})
+    out = engine.function("group_sum")(df, key="k", value="v")
+    got = out.sort_values("k").reset_index(drop=True)
+    ref = df.groupby("k").agg(sum=("v", "sum"), count=("v", "count")).reset_index()
+    assert got["k"].tolist() == ref["k"].tolist()
+    np.testing.assert_allclose(got["sum"], ref["sum"], rtol=1e-9)
+    assert got["count"].tolist() == ref["count"].tolist()
+
+
+def test_java_operator_as_a_pipeline_stage(engine, xs):
+    st = qv.stage("com.acme.Score", engine=engine, column="x")
+    out = pd.DataFrame({"x": xs}).pipe(st)
+    np.testing.assert_allclose(out["score"].to_numpy(), logistic(xs), rtol=1e-12)
+
+
+def test_stateful_object(engine, tmp_path):
+    model_file = tmp_path / "model.txt"
+    model_file.write_text("a, b\n2.0, -0.5\n1.0\n")
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=1000), rng.normal(size=1000)
+    with engine.new("com.acme.Model", path=str(model_file)) as model:
+        pred = model.predict(pa.table({"a": a, "b": b, "other": np.zeros(1000)}))
+        np.testing.assert_allclose(pred.column("prediction").to_numpy(), 2 * a - 0.5 * b + 1,
+                                   rtol=1e-12)
+        model.predict(pd.DataFrame({"a": [1.0], "b": [1.0]}))
+        stats = model.stats(pa.table({"x": [0]}))
+        assert stats.column(0).to_pylist() == [1001]  # the object kept its state
+        with pytest.raises(qv.PlanError, match="needs column 'b'"):
+            model.predict(pa.table({"a": [1.0]}))
+
+
+def test_unknown_java_function_and_bad_arguments(engine):
+    with pytest.raises(qv.FunctionNotFound, match="com.acme.Nope"):
+        engine.function("com.acme.Nope")(pa.table({"x": [1.0]}))
+    with pytest.raises(qv.PlanError, match="missing argument 'column'"):
+        engine.function("com.acme.Score")(pa.table({"x": [1.0]}))
+    with pytest.raises(qv.PlanError, match="model file not found"):
+        engine.new("com.acme.Model", path="/nonexistent/model.txt")
