@@ -2,8 +2,8 @@
 
 Randomized tables (seeded; set QUIVER_ORACLE_SEED to vary) with nulls in every column cover the
 expression functions and the operators; TPC-H Q1, Q3, Q5, Q6 and Q10 at scale factor 0.1 (data
-from the engine's TpchGenerator, exported to Python and given to DuckDB unchanged) must match
-exactly, floats to a relative tolerance of 1e-9.
+from tpchgen-cli, or the engine's TpchGenerator when that is not installed; the same Arrow tables
+go to both engines) must match exactly, floats to a relative tolerance of 1e-9.
 """
 from __future__ import annotations
 
@@ -475,17 +475,45 @@ def test_plan_errors_name_the_problem(env):
 # ----------------------------------------------------------------------------- TPC-H
 
 
+TPCH_TABLES = ["lineitem", "orders", "customer", "supplier", "nation", "region"]
+
+
+def _tpchgen_tables(out_dir) -> dict[str, pa.Table] | None:
+    """SF 0.1 from tpchgen-cli (fast, multi-threaded Rust), or None when it is not installed."""
+    import shutil
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    exe = shutil.which("tpchgen-cli") or str(__import__("pathlib").Path(sys.executable).parent / "tpchgen-cli")
+    if not os.path.exists(exe):
+        return None
+    subprocess.run([exe, "parquet", "-s", "0.1", "--tables=" + ",".join(TPCH_TABLES), f"--output-dir={out_dir}"],
+                   check=True, capture_output=True)
+    return {t: pq.read_table(os.path.join(out_dir, f"{t}.parquet")) for t in TPCH_TABLES}
+
+
 @pytest.fixture(scope="module")
-def tpch():
+def tpch(tmp_path_factory):
+    """The same Arrow tables in the engine and in DuckDB: tpchgen-cli output (string_view text),
+    or the engine's own TpchGenerator when tpchgen-cli is missing."""
     import jpype
 
     eng = JavaEngine(threads=2)
-    jpype.JClass("dev.quiver.engine.tpch.TpchGenerator")(0.1).loadAll(eng.catalog)
     con = duckdb.connect()
-    tables = {}
-    for name in ["lineitem", "orders", "customer", "supplier", "nation", "region"]:
-        tables[name] = eng.run(plan({"node": "scan", "dataset": name}))
-        con.register(name, tables[name])
+    tables = _tpchgen_tables(tmp_path_factory.mktemp("tpch"))
+    if tables is not None:
+        for name, t in tables.items():
+            eng.load(name, t)
+            con.register(name, t)
+    else:
+        gen = jpype.JClass("dev.quiver.engine.tpch.TpchGenerator")(0.1)
+        tables = {}
+        for name in TPCH_TABLES:
+            gen.load(eng.catalog, name)  # committed; the catalog owns it
+            tables[name] = eng.run(plan({"node": "scan", "dataset": name}))
+            con.register(name, tables[name])
     yield eng, con
     con.close()
     eng.close()

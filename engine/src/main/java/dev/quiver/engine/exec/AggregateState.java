@@ -118,6 +118,27 @@ public abstract class AggregateState {
     @Override
     public void update(int[] gids, Vec arg, int n) {
       long[] c = cnt;
+      if ((arg == null || arg.nulls == null) && capacity <= 64 && n >= 1024) {
+        // four interleaved counters per group break the store-to-load chain (see SumDecimal)
+        int stride = capacity;
+        long[] c4 = new long[4 * stride];
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+          c4[gids[i]]++;
+          c4[gids[i + 1] + stride]++;
+          c4[gids[i + 2] + 2 * stride]++;
+          c4[gids[i + 3] + 3 * stride]++;
+        }
+        for (; i < n; i++) {
+          c4[gids[i]]++;
+        }
+        for (int u = 0; u < 4; u++) {
+          for (int g = 0; g < stride; g++) {
+            c[g] += c4[u * stride + g];
+          }
+        }
+        return;
+      }
       if (arg == null || arg.nulls == null) {
         for (int i = 0; i < n; i++) {
           c[gids[i]]++;
@@ -355,6 +376,10 @@ public abstract class AggregateState {
       long[] h = hi;
       long[] c = cnt;
       boolean[] nl = arg.nulls;
+      if (nl == null && capacity <= 64 && n >= 1024) {
+        updateFewGroups(gids, x, n);
+        return;
+      }
       if (nl == null) {
         for (int i = 0; i < n; i++) {
           int g = gids[i];
@@ -397,6 +422,49 @@ public abstract class AggregateState {
       lo[0] = l;
       hi[0] = h;
       cnt[0] += c;
+    }
+
+    /**
+     * With few groups, consecutive rows keep hitting the same accumulator and every add waits for
+     * the previous one through memory. Four interleaved copies of the accumulators (row i updates
+     * copy i % 4) give the CPU four independent chains; they are folded in at the end.
+     */
+    private void updateFewGroups(int[] gids, long[] x, int n) {
+      int stride = capacity;
+      long[] l4 = new long[4 * stride];
+      long[] h4 = new long[4 * stride];
+      long[] c4 = new long[4 * stride];
+      int i = 0;
+      for (; i + 3 < n; i += 4) {
+        for (int u = 0; u < 4; u++) {
+          int g = gids[i + u] + u * stride;
+          long v = x[i + u];
+          long old = l4[g];
+          long nv = old + v;
+          l4[g] = nv;
+          h4[g] += (v >> 63) + (Long.compareUnsigned(nv, old) < 0 ? 1 : 0);
+          c4[g]++;
+        }
+      }
+      for (; i < n; i++) {
+        int g = gids[i];
+        long v = x[i];
+        long old = l4[g];
+        long nv = old + v;
+        l4[g] = nv;
+        h4[g] += (v >> 63) + (Long.compareUnsigned(nv, old) < 0 ? 1 : 0);
+        c4[g]++;
+      }
+      for (int u = 0; u < 4; u++) {
+        for (int g = 0; g < stride; g++) {
+          int k = u * stride + g;
+          long old = lo[g];
+          long nv = old + l4[k];
+          lo[g] = nv;
+          hi[g] += h4[k] + (Long.compareUnsigned(nv, old) < 0 ? 1 : 0);
+          cnt[g] += c4[k];
+        }
+      }
     }
 
     @Override

@@ -16,7 +16,8 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
  * combination of key types with one byte-range comparison instead of per-type dispatch per row.
  *
  * <p>Per column: a null byte (1 = null), then 8 bytes for long/double values (doubles
- * canonicalized: -0.0 as 0.0, one NaN), 1 byte for bools, or a 4-byte length and the bytes.
+ * canonicalized: -0.0 as 0.0, one NaN), 1 byte for bools, or for strings a 1-byte length (or
+ * 0xFF and a 4-byte length from 255 bytes on) and the bytes.
  * Encoding runs column at a time over the whole chunk.
  */
 public final class RowKeys {
@@ -46,7 +47,8 @@ public final class RowKeys {
       if (k instanceof BytesVec s) {
         boolean[] nl = s.nulls;
         for (int i = 0; i < n; i++) {
-          len[i] += 5 + (nl != null && nl[i] ? 0 : s.length(i));
+          int l = nl != null && nl[i] ? 0 : s.length(i);
+          len[i] += (l < 255 ? 2 : 6) + l;
         }
       } else {
         int w = k instanceof BoolVec ? 2 : 9;
@@ -108,17 +110,25 @@ public final class RowKeys {
           boolean isNull = nulls != null && nulls[i];
           int l = isNull ? 0 : s.length(i);
           data[p] = (byte) (isNull ? 1 : 0);
-          INTS.set(data, p + 1, l);
+          int at;
+          if (l < 255) {
+            data[p + 1] = (byte) l;
+            at = p + 2;
+          } else {
+            data[p + 1] = (byte) 0xFF;
+            INTS.set(data, p + 2, l);
+            at = p + 6;
+          }
           int so = s.offsets[i];
           if (l <= 16) {
             // tiny strings (flags, codes): a plain loop beats arraycopy's call overhead
             for (int q = 0; q < l; q++) {
-              data[p + 5 + q] = s.data[so + q];
+              data[at + q] = s.data[so + q];
             }
           } else {
-            System.arraycopy(s.data, so, data, p + 5, l);
+            System.arraycopy(s.data, so, data, at, l);
           }
-          cur[i] = p + 5 + l;
+          cur[i] = at + l;
         }
       }
     }
@@ -199,8 +209,13 @@ public final class RowKeys {
       if (nulls[i]) {
         b.appendNull();
       } else {
-        int l = (int) INTS.get(data, cur[i] + 1);
-        b.append(data, cur[i] + 5, l);
+        int p = cur[i];
+        int l = data[p + 1] & 0xFF;
+        if (l < 255) {
+          b.append(data, p + 2, l);
+        } else {
+          b.append(data, p + 6, (int) INTS.get(data, p + 2));
+        }
       }
     }
     return b.build();
@@ -223,7 +238,8 @@ public final class RowKeys {
   static int width(ArrowType t, byte[] data, int p) {
     int s = shape(t);
     if (s == BYTES) {
-      return 5 + (int) INTS.get(data, p + 1);
+      int l = data[p + 1] & 0xFF;
+      return l < 255 ? 2 + l : 6 + (int) INTS.get(data, p + 2);
     }
     return s == BOOL ? 2 : 9;
   }

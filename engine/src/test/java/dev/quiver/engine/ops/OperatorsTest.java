@@ -148,4 +148,22 @@ class OperatorsTest {
         lit(9)))).build());
     assertEquals(11, union.size());
   }
+
+  @Test
+  void groupKeysOfLongStringsAndNullsRoundTrip(EngineMemory memory) throws Exception {
+    String longA = "a".repeat(300);
+    String longB = "a".repeat(299) + "b";
+    try (Catalog catalog = new Catalog(memory)) {
+      TestTables.load(catalog, "w", 2,
+          col("s", Types.UTF8, longA, "x", null, longB, longA, "x", null),
+          col("v", Types.INT64, 1L, 2L, 3L, 4L, 5L, 6L, 7L));
+      try (QueryEngine engine = new QueryEngine(catalog, ExecOptions.defaults().withThreads(2).withMorselRows(2));
+           QueryResult r = engine.execute(scan("w").aggregate(List.of(as("s", PlanBuilder.col("s"))),
+               agg("n", "sum", PlanBuilder.col("v")), agg("d", "count_distinct", PlanBuilder.col("s"))).build(),
+               memory.root())) {
+        var rows = sorted(Rows.drain(r));
+        assertEquals(sorted(List.of(l(longA, 6L, 1L), l(longB, 4L, 1L), l("x", 8L, 1L), l(null, 10L, 0L))), rows);
+      }
+    }
+  }
 }
