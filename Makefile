@@ -14,7 +14,7 @@ MVN_FLAGS   := -B -q
 JAVA_INPUTS := pom.xml $(wildcard */pom.xml) \
                $(shell find engine/src flight-server/src benchmarks/src -type f 2>/dev/null)
 
-.PHONY: all demo test test-java test-py bench bench-quick bench-report jars venv clean help
+.PHONY: all demo test test-java test-py bench bench-quick bench-report soak jars venv clean help
 
 all: jars venv
 
@@ -24,6 +24,7 @@ help:
 	@echo "make bench       run every benchmark (<30 min) and regenerate docs/benchmarks.md + docs/img"
 	@echo "make bench-quick reduced set (<5 min) into build/bench-quick/ (docs/ left alone)"
 	@echo "make bench-report regenerate docs/benchmarks.md from benchmarks/results/*.json"
+	@echo "make soak        10-minute load test (regenerates docs/reliability.md), long fuzz and random runs"
 	@echo "make clean       remove build output and the venv"
 
 venv: $(VENV_STAMP)
@@ -63,6 +64,14 @@ bench-quick: jars venv
 
 bench-report: venv
 	$(PY) benchmarks/report.py
+
+# Long trust runs (docs/reliability.md): SOAK_SECONDS of load, a 5-minute fuzz, 500 random tables.
+SOAK_SECONDS ?= 600
+soak: jars venv
+	PYTHONPATH=py:py/tests $(PY) py/tests/trust_load.py --duration $(SOAK_SECONDS) --write-docs
+	QUIVER_TRUST_CASES=500 $(PY) -m pytest -q py/tests/test_trust_random.py
+	$(MVN) $(MVN_FLAGS) -pl engine,flight-server verify -Dtest=MalformedIpcFuzzTest \
+	  -Dsurefire.failIfNoSpecifiedTests=false -Dquiver.fuzz.seconds=300
 
 clean:
 	-$(MVN) $(MVN_FLAGS) clean

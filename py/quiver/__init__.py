@@ -27,6 +27,7 @@ from .frame import Frame, GroupBy
 # Load the stage module before defining the function ``stage`` below: importing a submodule
 # binds its name on the package, which must not replace the function later.
 from .stage import Stage
+from ._engine import DatasetInfo, Engine, JavaFunction, JavaObject
 from .errors import (
     ColumnNotFound, DatasetNotFound, FunctionNotFound, JavaError, MemoryLimitError, PlanError,
     QuiverError, ServerError, TypeMismatch, UnsupportedType,
@@ -73,7 +74,7 @@ def stage(fn, engine=None, **kwargs):
 
 
 __all__ = [
-    "connect", "stage", "Stage", "expr", "Frame", "GroupBy", "Expr", "Agg", "col", "lit", "call", "when",
+    "connect", "stage", "Stage", "Engine", "DatasetInfo", "JavaFunction", "JavaObject", "expr", "Frame", "GroupBy", "Expr", "Agg", "col", "lit", "call", "when",
     "between", "case_when", "coalesce", "contains", "count", "count_distinct", "day",
     "ends_with", "hash_xxh64", "in_list", "is_not_null", "is_null", "length", "like", "lower",
     "max", "mean", "min", "month", "sha256", "starts_with", "stddev", "stddev_pop", "substring",

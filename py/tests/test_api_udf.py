@@ -99,3 +99,21 @@ def test_unknown_java_function_and_bad_arguments(engine):
         engine.function("com.acme.Score")(pa.table({"x": [1.0]}))
     with pytest.raises(qv.PlanError, match="model file not found"):
         engine.new("com.acme.Model", path="/nonexistent/model.txt")
+
+
+def test_in_process_operators_read_python_memory_in_place_and_load_jar_works(
+        local_engine):  # noqa: F811
+    """The engine's test jar (not on the JVM class path) is added at run time; its
+    ``data_address`` operator reports where Java sees column x: NumPy's own buffer."""
+    from api_support import REPO
+
+    tests_jar = next((REPO / "engine" / "target").glob("quiver-engine-*-tests.jar"), None)
+    if tests_jar is None:
+        pytest.skip("engine test jar not built (mvn package)")
+    local_engine.load_jar(tests_jar)
+    xs = np.arange(100_000, dtype=np.float64)
+    out = local_engine.function("data_address")({"x": xs})
+    assert out["address"].tolist() == [xs.ctypes.data]  # a dict in, a dict of arrays out
+    # the same jar's scalar function joined the running query engine's registry
+    got = local_engine.from_arrow({"x": xs[:3]}).select(y=qv.call("twice", qv.col("x")))
+    assert got.collect().column(0).to_pylist() == [0.0, 2.0, 4.0]

@@ -1,4 +1,4 @@
-"""The Python snippets of docs/user-guide.md and docs/java-functions.md run as written.
+"""The Python snippets of README.md, docs/user-guide.md and docs/java-functions.md run as written.
 
 Each document's ``python`` blocks run top to bottom in one fresh interpreter (a new JVM, so the
 documented ``qv.local(...)`` options apply), from the repository root. Blocks whose first line is
@@ -16,7 +16,7 @@ from api_support import REPO, example_jar, local_engine  # noqa: F401
 
 
 def snippets(doc: str) -> str:
-    text = (REPO / "docs" / doc).read_text()
+    text = (REPO / doc).read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks, doc
     return "\n".join(b for b in blocks if not b.lstrip().startswith("# not-run"))
@@ -28,10 +28,10 @@ def run(code: str) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
-@pytest.mark.parametrize("doc", ["user-guide.md", "java-functions.md"])
+@pytest.mark.parametrize("doc", ["README.md", "docs/user-guide.md", "docs/java-functions.md"])
 def test_doc_snippets_run_as_written(doc, local_engine):
     # local_engine: skips (with the reason) where the in-process engine is not available
-    if doc == "java-functions.md":
+    if doc == "docs/java-functions.md":
         example_jar()
     proc = run(snippets(doc))
     assert proc.returncode == 0, f"{doc} snippets failed:\n{proc.stdout[-3000:]}\n" \

@@ -147,7 +147,10 @@ def _duckdb_read(source: Any) -> pa.Table:
     con = duckdb.connect()
     try:
         rel = con.from_arrow(source)
-        return rel.fetch_arrow_table() if hasattr(rel, "fetch_arrow_table") else rel.arrow()
+        for method in ("to_arrow_table", "fetch_arrow_table", "arrow"):
+            if hasattr(rel, method):
+                return getattr(rel, method)()
+        raise AttributeError("this DuckDB has no Arrow table export")
     finally:
         con.close()
 

@@ -100,8 +100,9 @@ public final class HashJoinExec extends ExecNode {
       List<SortExec.Collector> parts = Parallel.drain(right, ctx, () -> new SortExec.Collector(rs, ctx.allocator()));
       List<Batch> all = new ArrayList<>();
       for (SortExec.Collector c : parts) {
-        all.addAll(c.batches);
-        c.batches.clear();
+        all.addAll(c.rows.batches);
+        c.rows.batches.clear();
+        c.rows.clear();
       }
       Batch b = all.isEmpty() ? emptyBatch(rs, ctx) : Take.concat(all, rs, ctx.allocator());
       try {

@@ -9,6 +9,7 @@ import dev.quiver.engine.exec.Parallel;
 import dev.quiver.engine.exec.Sorter;
 import dev.quiver.engine.exec.Take;
 import dev.quiver.engine.expr.PhysicalExpr;
+import dev.quiver.engine.expr.LongVec;
 import dev.quiver.engine.expr.Vec;
 import dev.quiver.engine.plan.PlanException;
 import dev.quiver.engine.types.TypeKind;
@@ -18,6 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -63,12 +65,72 @@ public final class SortExec extends ExecNode {
     return true;
   }
 
+  /**
+   * Dense batches with each row's input position. Workers take morsels in any interleaving, so
+   * the order in which batches reach the sink says nothing about input order; the position
+   * (morsel sequence, row within it) is the last sort key, which keeps equal keys in input order
+   * whatever the thread count.
+   */
+  static final class Positioned {
+    final List<Batch> batches = new ArrayList<>();
+    final List<long[]> positions = new ArrayList<>();
+    private long lastSeq = -1;
+    private long rowInSeq;
+    long rows;
+
+    void add(Batch dense) {
+      // One operator may emit several batches for one morsel (a join); they arrive at the same
+      // worker in order, so positions continue across them.
+      if (dense.seq() != lastSeq) {
+        lastSeq = dense.seq();
+        rowInSeq = 0;
+      }
+      long[] p = new long[dense.count()];
+      long base = (dense.seq() << 32) + rowInSeq;
+      for (int i = 0; i < p.length; i++) {
+        p[i] = base + i;
+      }
+      rowInSeq += p.length;
+      batches.add(dense);
+      positions.add(p);
+      rows += dense.count();
+    }
+
+    void addSorted(Sliced sliced) {
+      batches.addAll(sliced.batches());
+      positions.addAll(sliced.positions());
+      for (Batch b : sliced.batches()) {
+        rows += b.count();
+      }
+    }
+
+    void moveTo(Positioned other) {
+      other.batches.addAll(batches);
+      other.positions.addAll(positions);
+      other.rows += rows;
+      batches.clear();
+      positions.clear();
+      rows = 0;
+    }
+
+    void clear() {
+      for (Batch b : batches) {
+        b.close();
+      }
+      batches.clear();
+      positions.clear();
+      rows = 0;
+    }
+  }
+
+  /** Sorted batches and the input positions of their rows. */
+  record Sliced(List<Batch> batches, List<long[]> positions) {}
+
   /** Worker-local collector: keeps dense copies of its batches. */
   static final class Collector implements Parallel.Sink {
-    final List<Batch> batches = new ArrayList<>();
+    final Positioned rows = new Positioned();
     final Schema schema;
     final BufferAllocator allocator;
-    long rows;
 
     Collector(Schema schema, BufferAllocator allocator) {
       this.schema = schema;
@@ -81,17 +143,12 @@ public final class SortExec extends ExecNode {
         b.close();
         return;
       }
-      Batch d = Take.ensureDense(b, schema, allocator);
-      batches.add(d);
-      rows += d.count();
+      rows.add(Take.ensureDense(b, schema, allocator));
     }
 
     @Override
     public void close() {
-      for (Batch b : batches) {
-        b.close();
-      }
-      batches.clear();
+      rows.clear();
     }
   }
 
@@ -104,12 +161,12 @@ public final class SortExec extends ExecNode {
   private List<Batch> compute(ExecContext ctx) {
     List<Collector> parts = Parallel.drain(child, ctx, () -> new Collector(schema(), ctx.allocator()));
     long t0 = System.nanoTime();
-    List<Batch> all = new ArrayList<>();
+    Positioned all = new Positioned();
     for (Collector c : parts) {
-      all.addAll(c.batches);
-      c.batches.clear();
+      c.rows.moveTo(all);
     }
-    List<Batch> out = sortAndSlice(all, keys, Long.MAX_VALUE, schema(), ctx.allocator(), OUTPUT_ROWS);
+    List<Batch> out = sortAndSlice(all, keys, Long.MAX_VALUE, schema(), ctx.allocator(), OUTPUT_ROWS)
+        .batches();
     long rows = 0;
     for (Batch b : out) {
       rows += b.count();
@@ -121,25 +178,38 @@ public final class SortExec extends ExecNode {
   }
 
   /**
-   * Concatenates dense batches (taking ownership), sorts their rows by the keys and returns the
-   * first {@code limit} rows in order, in batches of at most {@code chunk} rows numbered 0, 1, ...
+   * Concatenates dense batches (taking ownership; {@code in} is left empty), sorts their rows by
+   * the keys, ties by input position, and returns the first {@code limit} rows in order, in
+   * batches of at most {@code chunk} rows numbered 0, 1, ..., with their positions.
    */
-  static List<Batch> sortAndSlice(List<Batch> batches, List<Key> keys, long limit, Schema schema,
+  static Sliced sortAndSlice(Positioned in, List<Key> keys, long limit, Schema schema,
       BufferAllocator allocator, int chunk) {
     List<Batch> out = new ArrayList<>();
-    if (batches.isEmpty()) {
-      return out;
+    List<long[]> outPositions = new ArrayList<>();
+    if (in.batches.isEmpty()) {
+      return new Sliced(out, outPositions);
     }
+    long[] pos = new long[(int) in.rows];
+    int at = 0;
+    for (long[] p : in.positions) {
+      System.arraycopy(p, 0, pos, at, p.length);
+      at += p.length;
+    }
+    List<Batch> batches = new ArrayList<>(in.batches);
+    in.batches.clear();
+    in.positions.clear();
+    in.rows = 0;
     try (Batch all = Take.concat(batches, schema, allocator)) {
       int n = all.count();
-      Vec[] kv = new Vec[keys.size()];
-      boolean[] desc = new boolean[keys.size()];
-      boolean[] nullsFirst = new boolean[keys.size()];
-      for (int k = 0; k < kv.length; k++) {
+      Vec[] kv = new Vec[keys.size() + 1];
+      boolean[] desc = new boolean[keys.size() + 1];
+      boolean[] nullsFirst = new boolean[keys.size() + 1];
+      for (int k = 0; k < keys.size(); k++) {
         kv[k] = keys.get(k).expr().evaluate(all);
         desc[k] = keys.get(k).descending();
         nullsFirst[k] = keys.get(k).nullsFirst();
       }
+      kv[keys.size()] = new LongVec(new ArrowType.Int(64, true), pos, n, null);
       int[] perm = new Sorter(kv, desc, nullsFirst).sort(n);
       int m = (int) Math.min(limit, n);
       long seq = 0;
@@ -147,6 +217,10 @@ public final class SortExec extends ExecNode {
       for (int from = 0; from < m; from += len) {
         len = Math.min(chunk, m - from);
         int[] rows = Arrays.copyOfRange(perm, from, from + len);
+        long[] rowPositions = new long[len];
+        for (int i = 0; i < len; i++) {
+          rowPositions[i] = pos[rows[i]];
+        }
         List<FieldVector> cols = new ArrayList<>();
         try {
           for (int c = 0; c < schema.getFields().size(); c++) {
@@ -159,8 +233,9 @@ public final class SortExec extends ExecNode {
           throw e;
         }
         out.add(Batch.owning(schema, cols, len, seq++));
+        outPositions.add(rowPositions);
       }
-      return out;
+      return new Sliced(out, outPositions);
     } catch (RuntimeException | Error e) {
       for (Batch b : out) {
         b.close();

@@ -48,9 +48,8 @@ public final class TopKExec extends ExecNode {
   }
 
   private final class Candidates implements Parallel.Sink {
-    final List<Batch> batches = new ArrayList<>();
+    final SortExec.Positioned rows = new SortExec.Positioned();
     final BufferAllocator allocator;
-    long rows;
 
     Candidates(BufferAllocator allocator) {
       this.allocator = allocator;
@@ -62,24 +61,17 @@ public final class TopKExec extends ExecNode {
         b.close();
         return;
       }
-      Batch d = Take.ensureDense(b, schema(), allocator);
-      batches.add(d);
-      rows += d.count();
-      if (rows > Math.max(4 * k, 64 * 1024)) {
-        List<Batch> pruned = SortExec.sortAndSlice(new ArrayList<>(batches), keys, k, schema(),
-            allocator, Integer.MAX_VALUE);
-        batches.clear();
-        batches.addAll(pruned);
-        rows = Math.min(rows, k);
+      rows.add(Take.ensureDense(b, schema(), allocator));
+      if (rows.rows > Math.max(4 * k, 64 * 1024)) {
+        // Positions travel with the surviving rows, so the final merge still breaks ties in
+        // input order.
+        rows.addSorted(SortExec.sortAndSlice(rows, keys, k, schema(), allocator, Integer.MAX_VALUE));
       }
     }
 
     @Override
     public void close() {
-      for (Batch b : batches) {
-        b.close();
-      }
-      batches.clear();
+      rows.clear();
     }
   }
 
@@ -87,12 +79,12 @@ public final class TopKExec extends ExecNode {
   public BatchStream open(ExecContext ctx) {
     result.computeOnce(() -> {
       List<Candidates> parts = Parallel.drain(child, ctx, () -> new Candidates(ctx.allocator()));
-      List<Batch> all = new ArrayList<>();
+      SortExec.Positioned all = new SortExec.Positioned();
       for (Candidates c : parts) {
-        all.addAll(c.batches);
-        c.batches.clear();
+        c.rows.moveTo(all);
       }
-      List<Batch> out = SortExec.sortAndSlice(all, keys, k, schema(), ctx.allocator(), SortExec.OUTPUT_ROWS);
+      List<Batch> out = SortExec.sortAndSlice(all, keys, k, schema(), ctx.allocator(),
+          SortExec.OUTPUT_ROWS).batches();
       for (Batch b : out) {
         metrics.rowsOut.addAndGet(b.count());
       }

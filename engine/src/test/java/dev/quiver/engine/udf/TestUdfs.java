@@ -80,6 +80,28 @@ final class TestUdfs {
     }
   }
 
+  /**
+   * One row per input batch: the memory address of column x's data buffer (Python tests use it
+   * to prove that a batch operator reads Python's memory in place).
+   */
+  @Udf(name = "data_address")
+  public static final class DataAddress implements BatchUdf {
+    static final Schema ADDR = new Schema(List.of(Field.nullable("address",
+        new ArrowType.Int(64, true))));
+
+    @Override
+    public ArrowReader apply(ArrowReader input, UdfArgs args, BufferAllocator allocator) {
+      String name = args.string("column", "x");
+      return UdfReaders.map(input, ADDR, allocator, (in, out) -> {
+        org.apache.arrow.vector.BigIntVector a =
+            (org.apache.arrow.vector.BigIntVector) out.getVector(0);
+        a.allocateNew(1);
+        a.set(0, in.getVector(name).getDataBuffer().memoryAddress());
+        out.setRowCount(1);
+      });
+    }
+  }
+
   /** One row: the sum of x over the whole stream. */
   @Udf(name = "total")
   public static final class Total implements BatchUdf {
