@@ -109,6 +109,8 @@ public final class SortExec extends ExecNode {
       all.addAll(c.batches);
       c.batches.clear();
     }
+    // Workers collect morsels in whatever order they won them; stability means source order.
+    all.sort(java.util.Comparator.comparingLong(Batch::seq));
     List<Batch> out = sortAndSlice(all, keys, Long.MAX_VALUE, schema(), ctx.allocator(), OUTPUT_ROWS);
     long rows = 0;
     for (Batch b : out) {
