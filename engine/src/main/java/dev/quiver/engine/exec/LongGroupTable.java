@@ -15,6 +15,10 @@ public final class LongGroupTable {
   private int nullGroup = -1;
   private int[] slots = new int[1024];
   private int mask = 1023;
+  private static final int DIRECT_LIMIT = 1 << 16;
+  private int[] direct;
+  private long directBase;
+  private boolean directDisabled;
 
   public int size() {
     return groups;
@@ -34,6 +38,9 @@ public final class LongGroupTable {
       for (int i = 0; i < n; i++) {
         out[i] = nl[i] ? nullGroup() : findOrInsert(x[i]);
       }
+      return out;
+    }
+    if (n > 0 && findDirect(x, n, out)) {
       return out;
     }
     // Runs of equal keys (sorted or clustered input) skip the probe.
@@ -64,6 +71,58 @@ public final class LongGroupTable {
       prevGroup = g;
     }
     return out;
+  }
+
+  /**
+   * Keys of a narrow range (small integer codes, dates of a few years) are looked up in a flat
+   * array indexed by {@code key - directBase}, as DuckDB's perfect hash aggregate does: one load
+   * per row and no probing branches. The array is only a cache over the hash table (every group is
+   * inserted there too), so the other paths stay consistent. Returns false, leaving {@code out}
+   * untouched, when the chunk's keys do not fit a window of at most {@link #DIRECT_LIMIT} slots.
+   */
+  private boolean findDirect(long[] x, int n, int[] out) {
+    if (directDisabled) {
+      return false;
+    }
+    long min = x[0];
+    long max = x[0];
+    for (int i = 1; i < n; i++) {
+      long k = x[i];
+      min = Math.min(min, k);
+      max = Math.max(max, k);
+    }
+    if (direct == null || min < directBase || max - directBase < 0 || max - directBase >= direct.length) {
+      long lo = direct == null ? min : Math.min(min, directBase);
+      long hi = direct == null ? max : Math.max(max, directBase + direct.length - 1);
+      long span = hi - lo;
+      if (span < 0 || span >= DIRECT_LIMIT) {
+        // Overflowing or too wide: the union only grows, so stop trying.
+        directDisabled = true;
+        direct = null;
+        return false;
+      }
+      int[] d = new int[Math.max(64, Integer.highestOneBit((int) span) << 1)];
+      for (int g = 0; g < groups; g++) {
+        long off = keys[g] - lo;
+        if (g != nullGroup && keys[g] >= lo && off >= 0 && off < d.length) {
+          d[(int) (keys[g] - lo)] = g + 1;
+        }
+      }
+      direct = d;
+      directBase = lo;
+    }
+    int[] d = direct;
+    long base = directBase;
+    for (int i = 0; i < n; i++) {
+      int idx = (int) (x[i] - base);
+      int s = d[idx];
+      if (s == 0) {
+        s = findOrInsert(x[i]) + 1;
+        d[idx] = s;
+      }
+      out[i] = s - 1;
+    }
+    return true;
   }
 
   private int nullGroup() {

@@ -250,9 +250,80 @@ final class ArithmeticFunctions {
     }
   }
 
+  /**
+   * A column combined with a non-null constant, computed without broadcasting the constant into a
+   * chunk (the common {@code x * 2.0} shape); null when neither side is such a constant.
+   */
+  private static DoubleVec scalarDouble(Op op, Vec[] in, int n, ArrowType t, boolean f32) {
+    boolean leftScalar = Scalars.isScalar(in[0], n) && !in[0].isNull(0) && in[1].n == n;
+    boolean rightScalar = Scalars.isScalar(in[1], n) && !in[1].isNull(0) && in[0].n == n;
+    if (!leftScalar && !rightScalar) {
+      return null;
+    }
+    Vec col = leftScalar ? in[1] : in[0];
+    double c = ((DoubleVec) (leftScalar ? in[0] : in[1])).values[0];
+    double[] x = ((DoubleVec) col).values;
+    double[] out = Scratch.doubles(n);
+    switch (op) {
+      case ADD -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] + c;
+        }
+      }
+      case MUL -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = x[i] * c;
+        }
+      }
+      case SUB -> {
+        if (leftScalar) {
+          for (int i = 0; i < n; i++) {
+            out[i] = c - x[i];
+          }
+        } else {
+          for (int i = 0; i < n; i++) {
+            out[i] = x[i] - c;
+          }
+        }
+      }
+      case DIV -> {
+        if (leftScalar) {
+          for (int i = 0; i < n; i++) {
+            out[i] = c / x[i];
+          }
+        } else {
+          for (int i = 0; i < n; i++) {
+            out[i] = x[i] / c;
+          }
+        }
+      }
+      case MOD -> {
+        if (leftScalar) {
+          for (int i = 0; i < n; i++) {
+            out[i] = c % x[i];
+          }
+        } else {
+          for (int i = 0; i < n; i++) {
+            out[i] = x[i] % c;
+          }
+        }
+      }
+    }
+    if (f32) {
+      for (int i = 0; i < n; i++) {
+        out[i] = (float) out[i];
+      }
+    }
+    return new DoubleVec(t, out, n, col.nulls == null ? null : col.nulls.clone());
+  }
+
   private static PhysicalExpr doubleKernel(String fn, Op op, PhysicalExpr a, PhysicalExpr b, ArrowType t) {
     boolean f32 = TypeRules.isFloat32(t);
     VectorKernel k = (in, n) -> {
+      DoubleVec sc = scalarDouble(op, in, n, t, f32);
+      if (sc != null) {
+        return sc;
+      }
       in = new Vec[] {Scalars.expand(in[0], n), Scalars.expand(in[1], n)};
       double[] xa = ((DoubleVec) in[0]).values;
       double[] ya = ((DoubleVec) in[1]).values;

@@ -27,8 +27,17 @@ public sealed interface PhysicalExpr
   record ColumnRef(int index, String name, ArrowType type) implements PhysicalExpr {
     @Override
     public Vec evaluate(Batch batch) {
-      return batch.cached(index, () -> VecReader.read(batch.column(index), batch.dictionary(index),
-          batch.rows(), batch.count(), batch.mayHaveNulls(index)));
+      return batch.cached(index, () -> {
+        if (batch.selection() == null && batch.dictionary(index) == null) {
+          Vec dense = VecReader.readRange(batch.column(index), batch.offset(), batch.count(),
+              batch.mayHaveNulls(index));
+          if (dense != null) {
+            return dense;
+          }
+        }
+        return VecReader.read(batch.column(index), batch.dictionary(index), batch.rows(), batch.count(),
+            batch.mayHaveNulls(index));
+      });
     }
 
     @Override

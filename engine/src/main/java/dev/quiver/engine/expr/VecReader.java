@@ -47,6 +47,47 @@ public final class VecReader {
     return readValues(v, rows, n, nulls);
   }
 
+  /**
+   * Rows {@code [offset, offset + n)} of an 8-byte integer or float64 column, copied with one
+   * memcpy and without materializing row indexes; null for any other type (callers fall back to
+   * {@link #read}).
+   */
+  public static Vec readRange(FieldVector v, int offset, int n, boolean mayHaveNulls) {
+    MinorType mt = v.getMinorType();
+    boolean isDouble = mt == MinorType.FLOAT8;
+    boolean isLong = switch (mt) {
+      case BIGINT, UINT8, DATEMILLI, TIMESTAMPSEC, TIMESTAMPMILLI, TIMESTAMPMICRO, TIMESTAMPNANO,
+          TIMESTAMPSECTZ, TIMESTAMPMILLITZ, TIMESTAMPMICROTZ, TIMESTAMPNANOTZ -> true;
+      default -> false;
+    };
+    if ((!isDouble && !isLong) || n == 0) {
+      return null;
+    }
+    boolean[] nulls = mayHaveNulls ? rangeNulls(v.getValidityBufferAddress(), offset, n) : null;
+    long a = ((BaseFixedWidthVector) v).getDataBufferAddress() + 8L * offset;
+    ArrowType type = v.getField().getType();
+    if (isDouble) {
+      double[] out = Scratch.doubles(n);
+      RawMemory.copyToDoubles(a, out, n);
+      return new DoubleVec(type, out, n, nulls);
+    }
+    long[] out = Scratch.longs(n);
+    RawMemory.copyToLongs(a, out, n);
+    return new LongVec(type, out, n, nulls);
+  }
+
+  private static boolean[] rangeNulls(long va, int offset, int n) {
+    boolean[] nulls = new boolean[n];
+    boolean any = false;
+    for (int i = 0; i < n; i++) {
+      int r = offset + i;
+      boolean isNull = (MemoryUtil.getByte(va + (r >>> 3)) & (1 << (r & 7))) == 0;
+      nulls[i] = isNull;
+      any |= isNull;
+    }
+    return any ? nulls : null;
+  }
+
   /** Like read, but a row index of -1 yields null (outer-join padding, dictionary nulls). */
   public static Vec readNullable(FieldVector v, int[] rows, int n) {
     boolean[] nulls = null;
