@@ -1,5 +1,5 @@
 """TPC-H queries 1, 3, 5, 6 and 10 as Quiver JSON plans (docs/plan-format.md), with the SQL
-DuckDB runs as the oracle. Shared by the oracle tests and ``benchmarks/tpch_bench.py``.
+DuckDB runs as the oracle. Shared by the oracle tests and ``benchmarks/tpch_compare.py``.
 """
 from __future__ import annotations
 
