@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * <p>Deferred release: with zero-copy writes gRPC still references our Arrow buffers after the
  * last {@code putNext()} until Netty has written (or, on cancel, dropped) them. Closing the
  * dataset or allocator that owns them earlier would report a leak or free memory under Netty.
- * gRPC tells us the call is closed only after its transport stream is gone, so resources handed
- * to {@link #closeAfterCall} are released then (or at once if the call is already closed).
+ * Flight calls {@link #onCallCompleted} when the status is merely queued, which is too early;
+ * resources handed to {@link #closeAfterCall} are released by the call's {@link CallLifetime}
+ * once gRPC reports the stream closed (without it, at {@code onCallCompleted}).
  */
 public final class CallTracker implements FlightServerMiddleware {
   public static final Key<CallTracker> KEY = Key.of("quiver.call-tracker");
@@ -42,9 +43,19 @@ public final class CallTracker implements FlightServerMiddleware {
   private final List<AutoCloseable> deferred = new ArrayList<>();
   private boolean callClosed;
 
+  /**
+   * Set by {@link DecodeFailureInterceptor} before the handler runs (Flight's middleware adapter
+   * is the outermost interceptor, so the tracker exists first); null without that interceptor.
+   */
+  private volatile CallLifetime lifetime;
+
   CallTracker(String method, String compressionHeader) {
     this.method = method;
     this.compressionHeader = compressionHeader;
+  }
+
+  void lifetime(CallLifetime lifetime) {
+    this.lifetime = lifetime;
   }
 
   /** Creates one tracker per call. */
@@ -95,6 +106,11 @@ public final class CallTracker implements FlightServerMiddleware {
 
   /** Closes {@code resources} in order once gRPC has closed the call. Nulls are skipped. */
   public void closeAfterCall(AutoCloseable... resources) {
+    CallLifetime lifetime = this.lifetime;
+    if (lifetime != null) {
+      lifetime.closeAfterCall(resources);
+      return;
+    }
     List<AutoCloseable> now = null;
     synchronized (this) {
       for (AutoCloseable r : resources) {

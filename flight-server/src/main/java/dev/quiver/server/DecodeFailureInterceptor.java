@@ -10,6 +10,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.grpc.ServerInterceptorAdapter;
 import org.apache.arrow.flight.grpc.StatusUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,7 +42,13 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     CloseOnce<Q, R> guarded = new CloseOnce<>(call);
     FlightStreams.InputState input = new FlightStreams.InputState();
-    Context context = Context.current().withValue(FlightStreams.INPUT_STATE, input);
+    CallLifetime lifetime = new CallLifetime();
+    var middleware = ServerInterceptorAdapter.SERVER_MIDDLEWARE_KEY.get();
+    if (middleware != null && middleware.get(CallTracker.KEY) instanceof CallTracker tracker) {
+      tracker.lifetime(lifetime);
+    }
+    Context context = Context.current().withValue(FlightStreams.INPUT_STATE, input)
+        .withValue(CallLifetime.KEY, lifetime);
     ServerCall.Listener<Q> delegate = Contexts.interceptCall(context, guarded, headers, next);
     return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(delegate) {
       private boolean failed;
@@ -82,16 +89,24 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
       @Override
       public void onCancel() {
         input.ended = true;
-        if (!failed) {
-          super.onCancel();
+        try {
+          if (!failed) {
+            super.onCancel();
+          }
+        } finally {
+          lifetime.streamClosed();
         }
       }
 
       @Override
       public void onComplete() {
         input.ended = true;
-        if (!failed) {
-          super.onComplete();
+        try {
+          if (!failed) {
+            super.onComplete();
+          }
+        } finally {
+          lifetime.streamClosed();
         }
       }
     };

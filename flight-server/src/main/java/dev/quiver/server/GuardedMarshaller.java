@@ -96,6 +96,12 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
         byte[] header = in.readByteArray();
         MessageMetadataResult meta =
             MessageMetadataResult.create(ByteBuffer.wrap(header), header.length);
+        short version = meta.getMessage().version();
+        // Arrow Java reads the body into memory before it maps the version, and leaks the body
+        // when the version is unknown.
+        if (version < 0 || version >= METADATA_VERSIONS) {
+          throw new IllegalArgumentException("IPC metadata version " + version + " is unknown");
+        }
         byte type = meta.headerType();
         if (type < 0 || type >= HEADER_TYPES) {
           throw new IllegalArgumentException("IPC message header type " + type + " is unknown");
@@ -113,6 +119,8 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
     }
   }
 
+  private static final int METADATA_VERSIONS =
+      org.apache.arrow.vector.types.MetadataVersion.values().length;
   private static final byte DICTIONARY_BATCH = 2;
   private static final byte RECORD_BATCH = 3;
   private static final int APP_METADATA_TAG = (3 << 3) | 2;

@@ -113,7 +113,8 @@ public final class InputExec extends ExecNode {
           }
           FieldVector dict = reader.getDictionaryVectors().get(v.getField().getDictionary().getId()).getVector();
           cols.add(Take.take(v, dict, rows, n, out, allocator));
-        } else if (v.getAllocator().getRoot() == allocator.getRoot()) {
+        } else if (v.getAllocator() == null // a NullVector: no buffers, nothing to copy
+            || v.getAllocator().getRoot() == allocator.getRoot()) {
           TransferPair tp = v.getTransferPair(allocator);
           tp.transfer();
           cols.add((FieldVector) tp.getTo());
