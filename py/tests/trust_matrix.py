@@ -172,6 +172,9 @@ def render(results: dict[tuple[str, str], Outcome]) -> str:
             why = "the consumer refuses the PyArrow table the same way"
         detail = o.cell()
         detail = re.sub(r" gRPC client debug context: .*", "", detail)
+        # A consumer's stack trace and install paths differ per machine and checkout.
+        detail = re.sub(r"\s*Stack Trace:.*", "", detail, flags=re.S)
+        detail = re.sub(r"/\S*/site-packages/", "site-packages/", detail)
         detail = (detail[:200] + "…" if len(detail) > 200 else detail).replace("|", "\\|")
         # Drop process-specific noise (addresses, temp names) so the file is reproducible.
         detail = re.sub(r"trust_[A-Za-z0-9_]+_\d+", "<name>", detail)
