@@ -232,7 +232,7 @@ def write_result(
     payload = {
         "benchmark": name,
         "title": title,
-        "command": command or " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": command or _default_command(),
         "unit": unit,
         "baseline": baseline,
         "system": system_info(),
@@ -244,6 +244,19 @@ def write_result(
     out = RESULTS / f"{name}.json"
     out.write_text(json.dumps(payload, indent=2, default=_jsonable))
     return out
+
+
+def _default_command() -> str:
+    """How this script was run, with paths relative to the repository so figures say the same
+    command on every checkout."""
+    root = Path(__file__).resolve().parent.parent
+    args = []
+    for a in sys.argv:
+        try:
+            args.append(str(Path(a).resolve().relative_to(root)) if Path(a).exists() else a)
+        except ValueError:
+            args.append(a)
+    return " ".join(["PYTHONPATH=py .venv/bin/python", *args])
 
 
 def _jsonable(o: Any) -> Any:
