@@ -90,10 +90,17 @@ public final class RawFlightPut {
     return done.get(60, TimeUnit.SECONDS);
   }
 
-  /** Splits an IPC stream into FlightData by its framing only; garbage stays garbage. */
-  static List<Flight.FlightData> frame(byte[] bytes) {
+  /**
+   * Splits an IPC stream (or the stream inside an IPC file) into FlightData by its framing only;
+   * garbage stays garbage.
+   */
+  public static List<Flight.FlightData> frame(byte[] bytes) {
     List<Flight.FlightData> out = new ArrayList<>();
     ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    if (bytes.length >= 8
+        && new String(bytes, 0, 6, java.nio.charset.StandardCharsets.US_ASCII).equals("ARROW1")) {
+      in.position(8); // IPC file format: the stream follows the magic and padding
+    }
     while (in.remaining() >= 4) {
       int len = in.getInt();
       if (len == -1) {

@@ -19,7 +19,6 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,7 +29,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.apache.arrow.flatbuf.Message;
 import org.apache.arrow.flight.impl.Flight;
 import org.apache.arrow.flight.impl.FlightServiceGrpc;
 import org.apache.arrow.memory.BufferAllocator;
@@ -174,46 +172,8 @@ class MalformedIpcFuzzTest {
     }
   }
 
-  /** Splits bytes into FlightData by the IPC stream framing alone; garbage stays garbage. */
   static List<Flight.FlightData> frame(byte[] bytes) {
-    List<Flight.FlightData> out = new ArrayList<>();
-    ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    if (bytes.length >= 8 && new String(bytes, 0, 6, StandardCharsets.US_ASCII).equals("ARROW1")) {
-      in.position(8); // IPC file format: the stream follows the magic and padding
-    }
-    while (in.remaining() >= 4) {
-      int len = in.getInt();
-      if (len == -1) {
-        if (in.remaining() < 4) {
-          break;
-        }
-        len = in.getInt();
-      }
-      if (len == 0) {
-        break;
-      }
-      if (len < 0 || len > in.remaining()) {
-        len = in.remaining();
-      }
-      byte[] header = new byte[len];
-      in.get(header);
-      long bodyLength;
-      try {
-        bodyLength = Message.getRootAsMessage(ByteBuffer.wrap(header)
-            .order(ByteOrder.LITTLE_ENDIAN)).bodyLength();
-      } catch (RuntimeException e) {
-        bodyLength = 0;
-      }
-      int body = (int) Math.max(0, Math.min(bodyLength, in.remaining()));
-      byte[] bodyBytes = new byte[body];
-      in.get(bodyBytes);
-      out.add(Flight.FlightData.newBuilder().setDataHeader(ByteString.copyFrom(header))
-          .setDataBody(ByteString.copyFrom(bodyBytes)).build());
-    }
-    if (out.isEmpty()) {
-      out.add(Flight.FlightData.newBuilder().setDataHeader(ByteString.copyFrom(bytes)).build());
-    }
-    return out;
+    return dev.quiver.server.tools.RawFlightPut.frame(bytes);
   }
 
   /** Sends {@code messages} as a DoPut (to {@code dataset}) or a DoExchange (identity plan). */
