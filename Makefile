@@ -14,7 +14,7 @@ MVN_FLAGS   := -B -q
 JAVA_INPUTS := pom.xml $(wildcard */pom.xml) \
                $(shell find engine/src flight-server/src benchmarks/src -type f 2>/dev/null)
 
-.PHONY: all demo test test-java test-py bench bench-quick bench-report soak jars venv clean help
+.PHONY: wheel all demo test test-java test-py bench bench-quick bench-report soak jars venv clean help
 
 all: jars venv
 
@@ -72,6 +72,14 @@ soak: jars venv
 	QUIVER_TRUST_CASES=500 $(PY) -m pytest -q py/tests/test_trust_random.py
 	$(MVN) $(MVN_FLAGS) -pl engine,flight-server verify -Dtest=MalformedIpcFuzzTest \
 	  -Dsurefire.failIfNoSpecifiedTests=false -Dquiver.fuzz.seconds=300
+
+# A self-contained wheel: the engine and server jars go into the package data (quiver/_jars),
+# built from a copy so the source tree keeps finding the freshly built jars.
+wheel: jars venv
+	rm -rf build/wheel-src && mkdir -p build/wheel-src/quiver/_jars dist
+	cp -r py/pyproject.toml py/README.md py/quiver build/wheel-src/
+	cp $(ENGINE_JAR) $(SERVER_JAR) build/wheel-src/quiver/_jars/
+	$(PY) -m pip wheel -q --no-deps -w dist build/wheel-src
 
 clean:
 	-$(MVN) $(MVN_FLAGS) clean
