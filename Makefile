@@ -25,6 +25,7 @@ help:
 	@echo "make bench-quick reduced set (<5 min) into build/bench-quick/ (docs/ left alone)"
 	@echo "make bench-report regenerate docs/benchmarks.md from benchmarks/results/*.json"
 	@echo "make soak        10-minute load test (regenerates docs/reliability.md), long fuzz and random runs"
+	@echo "make wheel       self-contained wheel with the engine and server jars, in dist/"
 	@echo "make clean       remove build output and the venv"
 
 venv: $(VENV_STAMP)
@@ -83,4 +84,4 @@ wheel: jars venv
 
 clean:
 	-$(MVN) $(MVN_FLAGS) clean
-	rm -rf build $(VENV) py/quiver/_jars py/*.egg-info benchmarks/data
+	rm -rf build dist $(VENV) py/quiver/_jars py/*.egg-info benchmarks/data
