@@ -97,12 +97,12 @@ public final class HashJoinExec extends ExecNode {
     try {
       long t0 = System.nanoTime();
       Schema rs = right.schema();
-      List<SortExec.Collector> parts = Parallel.drain(right, ctx, () -> new SortExec.Collector(rs, ctx.allocator()));
+      // Build rows are never sorted, so their collectors keep no input positions.
+      List<SortExec.Collector> parts = Parallel.drain(right, ctx,
+          () -> new SortExec.Collector(rs, ctx.allocator(), false));
       List<Batch> all = new ArrayList<>();
       for (SortExec.Collector c : parts) {
-        all.addAll(c.rows.batches);
-        c.rows.batches.clear();
-        c.rows.clear();
+        all.addAll(c.rows.takeBatches());
       }
       Batch b = all.isEmpty() ? emptyBatch(rs, ctx) : Take.concat(all, rs, ctx.allocator());
       try {

@@ -74,11 +74,26 @@ public final class SortExec extends ExecNode {
   static final class Positioned {
     final List<Batch> batches = new ArrayList<>();
     final List<long[]> positions = new ArrayList<>();
+    /** False for collectors whose rows are never sorted (a join's build side): no positions. */
+    private final boolean tracked;
     private long lastSeq = -1;
     private long rowInSeq;
     long rows;
 
+    Positioned(boolean tracked) {
+      this.tracked = tracked;
+    }
+
+    Positioned() {
+      this(true);
+    }
+
     void add(Batch dense) {
+      batches.add(dense);
+      rows += dense.count();
+      if (!tracked) {
+        return;
+      }
       // One operator may emit several batches for one morsel (a join); they arrive at the same
       // worker in order, so positions continue across them.
       if (dense.seq() != lastSeq) {
@@ -91,9 +106,16 @@ public final class SortExec extends ExecNode {
         p[i] = base + i;
       }
       rowInSeq += p.length;
-      batches.add(dense);
       positions.add(p);
-      rows += dense.count();
+    }
+
+    /** Hands over the batches (the caller owns them) and empties this collector. */
+    List<Batch> takeBatches() {
+      List<Batch> out = new ArrayList<>(batches);
+      batches.clear();
+      positions.clear();
+      rows = 0;
+      return out;
     }
 
     void addSorted(Sliced sliced) {
@@ -128,13 +150,18 @@ public final class SortExec extends ExecNode {
 
   /** Worker-local collector: keeps dense copies of its batches. */
   static final class Collector implements Parallel.Sink {
-    final Positioned rows = new Positioned();
+    final Positioned rows;
     final Schema schema;
     final BufferAllocator allocator;
 
-    Collector(Schema schema, BufferAllocator allocator) {
+    Collector(Schema schema, BufferAllocator allocator, boolean positions) {
+      this.rows = new Positioned(positions);
       this.schema = schema;
       this.allocator = allocator;
+    }
+
+    Collector(Schema schema, BufferAllocator allocator) {
+      this(schema, allocator, true);
     }
 
     @Override
