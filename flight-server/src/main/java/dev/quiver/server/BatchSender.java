@@ -54,6 +54,8 @@ public final class BatchSender {
   private final Object readiness = new Object();
   private volatile boolean cancelled;
   private boolean finished;
+  /** Set when the call's interceptor refused an input message and closed the call. */
+  private final FlightStreams.InputState input;
 
   /**
    * Must be created on the thread gRPC called the producer on (it installs the stream handlers).
@@ -65,6 +67,7 @@ public final class BatchSender {
         ? null : CommonsCompressionFactory.INSTANCE.createCodec(compression.codec);
     this.tracker = tracker;
     this.aborted = aborted;
+    this.input = FlightStreams.inputState();
     if (tracker != null && codec != null) {
       tracker.compression(compression.name());
     }
@@ -139,6 +142,8 @@ public final class BatchSender {
         throw CallStatus.CANCELLED.withDescription("call cancelled by the client or its deadline")
             .toRuntimeException();
       }
+      // The call is already closed with this refusal; nothing more can be sent.
+      input.throwIfRefused();
       if (aborted.getAsBoolean()) {
         throw CallStatus.UNAVAILABLE.withDescription("server is shutting down")
             .toRuntimeException();

@@ -25,14 +25,15 @@ import org.slf4j.LoggerFactory;
  * producer's upload loop ends and frees what it staged.
  */
 final class DecodeFailureInterceptor implements ServerInterceptor {
-  /** Why {@link GuardedMarshaller} returned null for the message being delivered. */
-  private final ThreadLocal<RuntimeException> parseFailure = new ThreadLocal<>();
+  /** What {@link GuardedMarshaller} found in the message being delivered. */
+  private final ThreadLocal<GuardedMarshaller.ParseNote> parseNotes =
+      ThreadLocal.withInitial(GuardedMarshaller.ParseNote::new);
 
   /** Installs this interceptor and the guarded marshallers that report to it. */
   static void install(io.grpc.netty.NettyServerBuilder builder) {
     DecodeFailureInterceptor interceptor = new DecodeFailureInterceptor();
     builder.intercept(interceptor);
-    GuardedMarshaller.install(builder, interceptor.parseFailure);
+    GuardedMarshaller.install(builder, interceptor.parseNotes);
   }
 
   private static final Logger LOG = LoggerFactory.getLogger(DecodeFailureInterceptor.class);
@@ -52,6 +53,7 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
     ServerCall.Listener<Q> delegate = Contexts.interceptCall(context, guarded, headers, next);
     return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(delegate) {
       private boolean failed;
+      private boolean sawSchema;
 
       @Override
       public void onMessage(Q message) {
@@ -60,21 +62,34 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
           return;
         }
         try {
+          GuardedMarshaller.ParseNote note = parseNotes.get();
           if (message == null) {
-            RuntimeException why = parseFailure.get();
-            parseFailure.remove();
+            RuntimeException why = note.failure;
+            note.reset();
             throw why != null ? why : new IllegalArgumentException("undecodable FlightData");
           }
+          if (note.headerType == GuardedMarshaller.SCHEMA) {
+            // Arrow's stream reader would replace its root and strand the first one's buffers.
+            if (sawSchema) {
+              throw new IllegalArgumentException("a second schema message in one stream");
+            }
+            sawSchema = true;
+          }
+          note.reset();
           super.onMessage(message);
         } catch (RuntimeException e) {
           failed = true;
+          input.failure = e;
           input.ended = true;
           closeQuietly(message);
           FlightRuntimeException status = FlightErrors.malformedInput(e);
           LOG.debug("rejecting undecodable message", e);
           guarded.close(StatusUtils.toGrpcStatus(status.status()), new Metadata());
-          // Tell the handler the call is over so an upload waiting for data ends and cleans up.
-          super.onCancel();
+          // End the handler's input so a reader waiting for data wakes, sees the refusal
+          // (InputState.failure) and cleans up. A half-close, not a cancel: a cancel makes Flight
+          // close the exchange's FlightStream on this thread while the handler may be loading a
+          // batch into it, and the buffers loaded after that close were never released.
+          super.onHalfClose();
         }
       }
 
@@ -100,9 +115,15 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
 
       @Override
       public void onComplete() {
-        input.ended = true;
         try {
           if (!failed) {
+            if (!input.ended && !call.getMethodDescriptor().getType().clientSendsOneMessage()) {
+              // The server ended the call while the client was still sending (a failed
+              // exchange): end the handler's input too, so that an engine worker waiting for
+              // the next batch wakes and the call's resources can be released.
+              input.ended = true;
+              super.onHalfClose();
+            }
             super.onComplete();
           }
         } finally {
@@ -138,8 +159,18 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
       }
     }
 
+    // gRPC's ServerCall is not thread-safe: this interceptor closes from the transport thread
+    // while the handler writes from its own, so every outbound call shares one lock (a close
+    // racing the handler's first headers reached clients without a :status header).
     @Override
-    public void sendMessage(R message) {
+    public synchronized void sendHeaders(Metadata headers) {
+      if (!closed) {
+        super.sendHeaders(headers);
+      }
+    }
+
+    @Override
+    public synchronized void sendMessage(R message) {
       if (closed) {
         closeQuietly(message);
         return;

@@ -12,18 +12,29 @@ import org.apache.arrow.vector.types.pojo.Schema;
  */
 public final class FlightStreamSource implements BatchSource {
   private final FlightStream stream;
+  /** Captured here: the engine may pull this source on a thread without the call's Context. */
+  private final FlightStreams.InputState input;
 
+  /** Must be constructed on the call's handler thread. */
   public FlightStreamSource(FlightStream stream) {
     this.stream = stream;
+    this.input = FlightStreams.inputState();
   }
 
   @Override
   public boolean next() {
+    boolean more;
     try {
-      return stream.next();
+      more = stream.next();
     } catch (Throwable e) {
       throw FlightErrors.malformedInput(e);
     }
+    if (!more) {
+      input.throwIfRefused();
+    } else {
+      IncomingBatches.validate(stream.getRoot(), stream.getDictionaryProvider());
+    }
+    return more;
   }
 
   @Override

@@ -27,6 +27,26 @@ final class FlightStreams {
   /** Whether the client has stopped sending (half-close, cancel or completion). */
   static final class InputState {
     volatile boolean ended;
+    /**
+     * Why the interceptor refused a message of this call (null if none). The interceptor ends
+     * the handler's input with a half-close rather than a cancel, so a reader sees a normal end
+     * and must check this before it treats the input as complete.
+     */
+    volatile RuntimeException failure;
+
+    /** Throws the refusal as INVALID_ARGUMENT if a message of this call was refused. */
+    void throwIfRefused() {
+      RuntimeException why = failure;
+      if (why != null) {
+        throw FlightErrors.malformedInput(why);
+      }
+    }
+  }
+
+  /** This call's input state (captured on the handler thread; a detached state if none). */
+  static InputState inputState() {
+    InputState state = INPUT_STATE.get();
+    return state != null ? state : new InputState();
   }
 
   private FlightStreams() {}
@@ -51,6 +71,33 @@ final class FlightStreams {
     return (FlightDescriptor) await(future, "the stream carried no FlightDescriptor");
   }
 
+  /**
+   * Takes the closing of an exchange's input stream away from Arrow's Flight service, which
+   * closes it as soon as the handler reports its status: the engine may then still be inside
+   * {@link FlightStream#next()} on a worker thread, and a batch loaded into the closed stream's
+   * root is never released. Returns true when the caller now owns {@code stream} and must close
+   * it once nothing reads it any more; false (Flight keeps closing it) if Flight's listener has
+   * no such field in this Arrow version.
+   */
+  static boolean takeOwnership(Object exchangeListener, FlightStream stream) {
+    for (Class<?> c = exchangeListener.getClass(); c != null; c = c.getSuperclass()) {
+      try {
+        Field f = c.getDeclaredField("resource");
+        f.setAccessible(true);
+        if (f.get(exchangeListener) == stream) {
+          f.set(exchangeListener, null);
+          return true;
+        }
+        return false;
+      } catch (NoSuchFieldException e) {
+        // keep walking up
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        return false;
+      }
+    }
+    return false;
+  }
+
   private static Object await(Future<?> future, String whenMissing) {
     InputState state = INPUT_STATE.get();
     int graceSlices = 0;
@@ -58,6 +105,9 @@ final class FlightStreams {
       try {
         return future.get(50, TimeUnit.MILLISECONDS);
       } catch (TimeoutException e) {
+        if (state != null) {
+          state.throwIfRefused();
+        }
         // Messages already received are processed in order; allow a moment after the end.
         if (state != null && state.ended && ++graceSlices > 10) {
           throw new IllegalArgumentException(whenMissing);

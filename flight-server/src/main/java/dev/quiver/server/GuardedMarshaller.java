@@ -32,20 +32,31 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
   private static final Logger LOG = LoggerFactory.getLogger(GuardedMarshaller.class);
   private static final int DESCRIPTOR_TAG = (1 << 3) | 2;
   private static final int HEADER_TAG = (2 << 3) | 2;
-  /** Arrow's HeaderType: NONE, SCHEMA, DICTIONARY_BATCH, RECORD_BATCH, TENSOR. */
-  private static final int HEADER_TYPES = 5;
 
   private final MethodDescriptor.Marshaller<T> delegate;
   /**
-   * Hands the reason for a null parse result to {@link DecodeFailureInterceptor}: gRPC parses a
-   * message and delivers it to the call listener on the same thread, one message at a time.
+   * Hands what parsing learned to {@link DecodeFailureInterceptor}: gRPC parses a message and
+   * delivers it to the call listener on the same thread, one message at a time.
    */
-  private final ThreadLocal<RuntimeException> failure;
+  private final ThreadLocal<ParseNote> notes;
+
+  /** What the last parse on this thread found. */
+  static final class ParseNote {
+    /** Why parse returned null (null when it did not). */
+    RuntimeException failure;
+    /** The IPC header type of the message (NONE when it had no IPC header). */
+    byte headerType;
+
+    void reset() {
+      failure = null;
+      headerType = NONE;
+    }
+  }
 
   private GuardedMarshaller(MethodDescriptor.Marshaller<T> delegate,
-      ThreadLocal<RuntimeException> failure) {
+      ThreadLocal<ParseNote> notes) {
     this.delegate = delegate;
-    this.failure = failure;
+    this.notes = notes;
   }
 
   @Override
@@ -55,19 +66,20 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
 
   @Override
   public T parse(InputStream stream) {
-    failure.remove();
+    ParseNote note = notes.get();
+    note.reset();
     if (stream.markSupported()) {
       stream.mark(Integer.MAX_VALUE);
       try {
-        check(stream);
+        note.headerType = check(stream);
       } catch (IOException | RuntimeException e) {
-        failure.set(new IllegalArgumentException("invalid FlightData: " + describe(e), e));
+        note.failure = new IllegalArgumentException("invalid FlightData: " + describe(e), e);
         return null;
       } finally {
         try {
           stream.reset();
         } catch (IOException e) {
-          failure.set(new IllegalStateException("cannot rewind FlightData", e));
+          note.failure = new IllegalStateException("cannot rewind FlightData", e);
           return null;
         }
       }
@@ -75,7 +87,7 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
     try {
       return delegate.parse(stream);
     } catch (RuntimeException e) {
-      failure.set(e.getCause() instanceof RuntimeException r ? r : e);
+      note.failure = e.getCause() instanceof RuntimeException r ? r : e;
       return null;
     }
   }
@@ -84,45 +96,71 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
     return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
   }
 
-  /** Reads the leading descriptor and header fields; stops at app metadata or the body. */
-  private static void check(InputStream stream) throws IOException {
+  /**
+   * Reads the descriptor, IPC header and body length of one FlightData and refuses what Arrow
+   * Java 19 would mis-handle; returns the IPC header type. Arrow's decoder allocates the body
+   * before it looks at the header, and its stream reader never releases the body of a message
+   * that is not a batch (schema, header-less or tensor message) or of a batch whose header it
+   * cannot apply: all of those are refused here, before anything is allocated.
+   */
+  private static byte check(InputStream stream) throws IOException {
     CodedInputStream in = CodedInputStream.newInstance(stream);
     in.setSizeLimit(Integer.MAX_VALUE);
+    MessageMetadataResult meta = null;
+    long bodySize = 0;
     while (!in.isAtEnd()) {
       int tag = in.readTag();
       if (tag == DESCRIPTOR_TAG) {
         Flight.FlightDescriptor.parseFrom(in.readBytes());
       } else if (tag == HEADER_TAG) {
         byte[] header = in.readByteArray();
-        MessageMetadataResult meta =
-            MessageMetadataResult.create(ByteBuffer.wrap(header), header.length);
-        short version = meta.getMessage().version();
-        // Arrow Java reads the body into memory before it maps the version, and leaks the body
-        // when the version is unknown.
-        if (version < 0 || version >= METADATA_VERSIONS) {
-          throw new IllegalArgumentException("IPC metadata version " + version + " is unknown");
-        }
-        byte type = meta.headerType();
-        if (type < 0 || type >= HEADER_TYPES) {
-          throw new IllegalArgumentException("IPC message header type " + type + " is unknown");
-        }
-        org.apache.arrow.flatbuf.RecordBatch batch = recordBatchOf(meta);
-        if (batch == null) {
-          return;
-        }
-        long bodySize = bodySize(in);
-        checkBatch(batch, bodySize);
-        return;
-      } else {
-        return;
+        meta = MessageMetadataResult.create(ByteBuffer.wrap(header), header.length);
+      } else if (tag == BODY_TAG) {
+        int length = in.readRawVarint32();
+        bodySize = Integer.toUnsignedLong(length);
+        in.skipRawBytes(length);
+      } else if (!in.skipField(tag)) {
+        break;
       }
     }
+    if (meta == null) {
+      if (bodySize > 0) {
+        throw new IllegalArgumentException("a " + bodySize
+            + "-byte body without an IPC message header");
+      }
+      return NONE;
+    }
+    meta.getMessage().bodyLength();
+    short version = meta.getMessage().version();
+    // Arrow Java reads the body into memory before it maps the version, and leaks the body
+    // when the version is unknown.
+    if (version < 0 || version >= METADATA_VERSIONS) {
+      throw new IllegalArgumentException("IPC metadata version " + version + " is unknown");
+    }
+    byte type = meta.headerType();
+    switch (type) {
+      case NONE, SCHEMA -> {
+        if (bodySize > 0) {
+          throw new IllegalArgumentException("a " + (type == NONE ? "header-less" : "schema")
+              + " message with a " + bodySize + "-byte body");
+        }
+      }
+      case DICTIONARY_BATCH, RECORD_BATCH -> checkBatch(recordBatchOf(meta), bodySize);
+      case TENSOR -> throw new UnsupportedOperationException(
+          "IPC tensor messages are not part of a Flight data stream");
+      default -> throw new IllegalArgumentException("IPC message header type " + type
+          + " is unknown");
+    }
+    return type;
   }
 
   private static final int METADATA_VERSIONS =
       org.apache.arrow.vector.types.MetadataVersion.values().length;
-  private static final byte DICTIONARY_BATCH = 2;
-  private static final byte RECORD_BATCH = 3;
+  static final byte NONE = 0;
+  static final byte SCHEMA = 1;
+  static final byte DICTIONARY_BATCH = 2;
+  static final byte RECORD_BATCH = 3;
+  private static final byte TENSOR = 4;
   private static final int APP_METADATA_TAG = (3 << 3) | 2;
   private static final int BODY_TAG = (1000 << 3) | 2;
 
@@ -143,25 +181,13 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
       if (db == null || db.data() == null) {
         throw new IllegalArgumentException("dictionary batch message without data");
       }
+      // Arrow reads these only after it took its reference to the body: a truncated table
+      // must fail here instead.
+      db.id();
+      db.isDelta();
       return db.data();
     }
     return null;
-  }
-
-  /** Size of the body field that follows the header (0 if absent). */
-  private static long bodySize(CodedInputStream in) throws IOException {
-    while (!in.isAtEnd()) {
-      int tag = in.readTag();
-      if (tag == BODY_TAG) {
-        return Integer.toUnsignedLong(in.readRawVarint32());
-      }
-      if (tag == APP_METADATA_TAG) {
-        in.skipRawBytes(in.readRawVarint32());
-      } else {
-        return 0;
-      }
-    }
-    return 0;
   }
 
   /**
@@ -208,7 +234,7 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
    * there, logs and leaves the service as it was.
    */
   @SuppressWarnings({"unchecked", "rawtypes"})
-  static void install(NettyServerBuilder builder, ThreadLocal<RuntimeException> failure) {
+  static void install(NettyServerBuilder builder, ThreadLocal<ParseNote> notes) {
     try {
       Object impl = field(builder, "serverImplBuilder");
       Object registry = field(impl, "registryBuilder");
@@ -227,7 +253,7 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
         boolean streamsArrow = !md.getType().clientSendsOneMessage()
             && md.getRequestMarshaller().getClass().getName().contains("ArrowMessage");
         MethodDescriptor replaced = streamsArrow
-            ? md.toBuilder(new GuardedMarshaller(md.getRequestMarshaller(), failure),
+            ? md.toBuilder(new GuardedMarshaller(md.getRequestMarshaller(), notes),
                 md.getResponseMarshaller()).build()
             : md;
         desc.addMethod(replaced);

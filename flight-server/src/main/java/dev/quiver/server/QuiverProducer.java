@@ -289,6 +289,7 @@ public final class QuiverProducer implements FlightProducer {
   public Runnable acceptPut(CallContext context, FlightStream stream,
       StreamListener<PutResult> ackStream) {
     CallTracker tracker = tracker(context);
+    FlightStreams.InputState input = FlightStreams.inputState();
     return () -> {
       streamStarted(tracker);
       try {
@@ -314,9 +315,12 @@ public final class QuiverProducer implements FlightProducer {
             }
             dictionaryGuard.check(stream.getDictionaryProvider(), batchIndex);
             if (!more) {
+              // A refused message ends the input like a half-close: never commit then.
+              input.throwIfRefused();
               break;
             }
             batchIndex++;
+            IncomingBatches.validate(root, stream.getDictionaryProvider());
             if (aborting) {
               throw CallStatus.UNAVAILABLE.withDescription("server is shutting down")
                   .toRuntimeException();
@@ -387,6 +391,10 @@ public final class QuiverProducer implements FlightProducer {
       String plan = Requests.command(descriptor);
       BufferAllocator allocator = memory.child("exchange#" + callSeq.incrementAndGet());
       afterCall.add(allocator);
+      if (FlightStreams.takeOwnership(writer, reader)) {
+        // Closed after the engine (result, input) has stopped reading it.
+        afterCall.add(reader);
+      }
       ArrowReader input = new SharingReader(allocator, new FlightStreamSource(reader), true);
       afterCall.add(input);
       ArrowReader result = executor.execute(plan, Map.of("input", input), allocator);

@@ -72,10 +72,17 @@ public final class DatasetBuilder implements AutoCloseable {
           "batch schema " + batch.getSchema() + " does not match dataset schema " + schema);
     }
     List<FieldVector> moved = new ArrayList<>(batch.getFieldVectors().size());
-    for (FieldVector v : batch.getFieldVectors()) {
-      TransferPair tp = v.getTransferPair(allocator);
-      tp.transfer();
-      moved.add((FieldVector) tp.getTo());
+    try {
+      for (FieldVector v : batch.getFieldVectors()) {
+        TransferPair tp = v.getTransferPair(allocator);
+        // Registered before the transfer: some vectors (unions) allocate while transferring,
+        // and a transfer that fails half-way must still release what it already moved.
+        moved.add((FieldVector) tp.getTo());
+        tp.transfer();
+      }
+    } catch (RuntimeException e) {
+      AutoCloseables.closeNoChecked(() -> AutoCloseables.close(moved));
+      throw e instanceof OutOfMemoryException oom ? limitError(oom) : e;
     }
     batches.add(new VectorSchemaRoot(schema.getFields(), moved, batch.getRowCount()));
     checkLimit();
