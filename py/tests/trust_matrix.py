@@ -53,8 +53,6 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
         "DoExchange decodes a dictionary extension column and drops its extension metadata",
     ("generated_nested_dictionary", _EXCHANGE):
         "DoExchange refuses a list<dictionary> input with a misleading 'Lists have one child'",
-    ("generated_union", _EXCHANGE):
-        "DoExchange returns different values for a dense union column",
 }
 
 

@@ -7,7 +7,6 @@ import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.apache.arrow.vector.util.TransferPair;
 
 /**
  * The running query's output as an {@link ArrowReader}: each {@link #loadNextBatch()} pulls the
@@ -54,14 +53,27 @@ public final class QueryResult extends ArrowReader {
     try (Batch dense = Take.ensureDense(b, schema, queryAllocator)) {
       List<FieldVector> src = dense.columns();
       for (int c = 0; c < src.size(); c++) {
-        TransferPair tp = src.get(c).makeTransferPair(out.getVector(c));
-        tp.transfer();
+        moveInto(src.get(c), out.getVector(c));
       }
       out.setRowCount(dense.count());
       rows += dense.count();
       batches++;
     }
     return true;
+  }
+
+  /**
+   * Moves {@code from}'s buffers into the reader's own vector without copying. Flat vectors use
+   * a transfer pair; nested ones (struct, list, map, union) are shared through Arrow's
+   * unload/load: Arrow Java 19's transfer into an existing dense union leaves its children
+   * empty, so every value came out null.
+   */
+  private static void moveInto(FieldVector from, FieldVector to) {
+    if (from.getField().getChildren().isEmpty()) {
+      from.makeTransferPair(to).transfer();
+    } else {
+      Take.loadShared(from, to);
+    }
   }
 
   /** Stops the query; the next {@link #loadNextBatch()} throws {@link QueryCancelled}. */

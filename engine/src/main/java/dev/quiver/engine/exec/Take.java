@@ -12,8 +12,14 @@ import org.apache.arrow.vector.BaseLargeVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.BitVector;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorLoader;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.arrow.vector.complex.DenseUnionVector;
+import org.apache.arrow.vector.complex.UnionVector;
 import org.apache.arrow.vector.util.TransferPair;
 
 /**
@@ -28,8 +34,19 @@ public final class Take {
   public static Batch dense(Batch b, Schema schema, BufferAllocator allocator) {
     List<FieldVector> out = new ArrayList<>(schema.getFields().size());
     try {
-      int[] rows = b.rows();
+      int[] rows = null;
       for (int c = 0; c < schema.getFields().size(); c++) {
+        FieldVector src = b.column(c);
+        if (b.selection() == null && b.dictionary(c) == null && !hasFastCopy(src)
+            && (src.getAllocator() == null || src.getAllocator().getRoot() == allocator.getRoot())) {
+          // A contiguous range of a nested, union or view column: Arrow's own slice shares the
+          // buffers (no copy) and keeps every layout detail (union type ids, view buffers).
+          out.add(slice(src, schema.getFields().get(c), b.offset(), b.count(), allocator));
+          continue;
+        }
+        if (rows == null) {
+          rows = b.rows();
+        }
         out.add(take(b, c, rows, b.count(), schema.getFields().get(c), allocator));
       }
     } catch (RuntimeException | Error e) {
@@ -37,6 +54,59 @@ public final class Take {
       throw e;
     }
     return Batch.owning(schema, out, b.count(), b.seq());
+  }
+
+  /** Rows {@code [offset, offset + count)} of {@code src} as a new vector sharing its buffers. */
+  private static FieldVector slice(FieldVector src, Field field, int offset, int count,
+      BufferAllocator allocator) {
+    if (src instanceof DenseUnionVector) {
+      // Arrow Java 19's dense union splitAndTransfer leaks a buffer; a whole vector is shared
+      // through unload/load instead, and a part of one cannot be taken without that bug.
+      if (offset != 0 || count != src.getValueCount()) {
+        throw new UnsupportedOperationException("column '" + src.getName() + "' of type "
+            + src.getField().getType() + ": a part of a dense union batch cannot be taken "
+            + "(batches of a dense union column are passed through whole; split them before "
+            + "the engine or pass the column through an unfiltered plan)");
+      }
+      return share(src, field, allocator);
+    }
+    TransferPair tp = src.getTransferPair(field.getName(), allocator);
+    tp.splitAndTransfer(offset, count);
+    return (FieldVector) tp.getTo();
+  }
+
+  /**
+   * A new vector of {@code field} in {@code allocator} holding all of {@code src}'s values, its
+   * buffers shared (reference counted, not copied) through Arrow's unload/load, the path IPC
+   * takes. For nested layouts this is the dependable route in Arrow Java 19, whose transfer
+   * pairs mishandle dense unions (children left empty, or a leaked buffer).
+   */
+  public static FieldVector share(FieldVector src, Field field, BufferAllocator allocator) {
+    FieldVector to = field.createVector(allocator);
+    try {
+      loadShared(src, to);
+      return to;
+    } catch (RuntimeException e) {
+      to.close();
+      throw e;
+    }
+  }
+
+  /** Loads {@code src}'s buffers (shared) into {@code to}, replacing what it held. */
+  public static void loadShared(FieldVector src, FieldVector to) {
+    // Neither root is closed: they only borrow the vectors.
+    VectorSchemaRoot source = new VectorSchemaRoot(List.of(src.getField()), List.of(src),
+        src.getValueCount());
+    VectorSchemaRoot target = new VectorSchemaRoot(List.of(to.getField()), List.of(to), 0);
+    try (ArrowRecordBatch shared = new VectorUnloader(source, true, false).getRecordBatch()) {
+      new VectorLoader(target).load(shared);
+    }
+  }
+
+  /** Layouts this class copies with its own loops (everything else goes through Arrow). */
+  static boolean hasFastCopy(FieldVector v) {
+    return v instanceof BaseFixedWidthVector || v instanceof BaseVariableWidthVector
+        || v instanceof BaseLargeVariableWidthVector;
   }
 
   /** Whether the batch already is dense, owned and dictionary-free (can be kept as is). */
@@ -280,6 +350,14 @@ public final class Take {
       d.setLastSet(at + n - 1);
       copyValidity(src, srcNulls, rows, n, dst, at);
       return;
+    }
+    if (src instanceof UnionVector || src instanceof DenseUnionVector) {
+      // Arrow Java 19 copies a union value by its minor type, not its type id: values with
+      // custom type ids come out with the wrong id or as nulls. Refuse rather than change data.
+      throw new UnsupportedOperationException("column '" + src.getName() + "' of type "
+          + src.getField().getType() + " cannot be copied row by row (filter, sort, join, "
+          + "distinct or concatenation of a union column); select it out of the plan or pass "
+          + "it through unfiltered");
     }
     // Nested, view and other layouts: Arrow's own per-value copy.
     TransferPair tp = src.makeTransferPair(dst);

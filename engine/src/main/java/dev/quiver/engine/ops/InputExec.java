@@ -115,9 +115,15 @@ public final class InputExec extends ExecNode {
           cols.add(Take.take(v, dict, rows, n, out, allocator));
         } else if (v.getAllocator() == null // a NullVector: no buffers, nothing to copy
             || v.getAllocator().getRoot() == allocator.getRoot()) {
-          TransferPair tp = v.getTransferPair(allocator);
-          tp.transfer();
-          cols.add((FieldVector) tp.getTo());
+          if (v.getField().getChildren().isEmpty()) {
+            TransferPair tp = v.getTransferPair(allocator);
+            tp.transfer();
+            cols.add((FieldVector) tp.getTo());
+          } else {
+            // Nested: shared through unload/load (Arrow Java 19's transfer mishandles unions);
+            // the reader's next batch replaces, not mutates, these buffers.
+            cols.add(Take.share(v, out, allocator));
+          }
         } else {
           if (rows == null) {
             rows = identity(n);
