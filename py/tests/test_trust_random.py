@@ -20,7 +20,7 @@ CASES = int(os.environ.get("QUIVER_TRUST_CASES", "30"))
 
 # Features a path mishandles today (bugs reported with the matrix): dropped before that path.
 KNOWN_BUG_FEATURES = {
-    "flight_exchange": {"dictionary", "metadata"},
+    "flight_exchange": {"dictionary"},
 }
 
 

@@ -43,8 +43,6 @@ for _path in ("cdata_dataset", "cstream_reader", "capsule_pyarrow", "capsule_pol
 # the bug is fixed, so the entry must then be removed and the document regenerated).
 _EXCHANGE = "flight_exchange"
 KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("generated_custom_metadata", _EXCHANGE):
-        "DoExchange drops schema and field metadata on the way back",
     ("generated_dictionary", _EXCHANGE):
         "DoExchange returns dictionary columns decoded (dictionary<string> -> string)",
     ("generated_dictionary_unsigned", _EXCHANGE):

@@ -34,26 +34,65 @@ public final class Take {
   public static Batch dense(Batch b, Schema schema, BufferAllocator allocator) {
     List<FieldVector> out = new ArrayList<>(schema.getFields().size());
     try {
-      int[] rows = null;
       for (int c = 0; c < schema.getFields().size(); c++) {
-        FieldVector src = b.column(c);
-        if (b.selection() == null && b.dictionary(c) == null && !hasFastCopy(src)
-            && (src.getAllocator() == null || src.getAllocator().getRoot() == allocator.getRoot())) {
-          // A contiguous range of a nested, union or view column: Arrow's own slice shares the
-          // buffers (no copy) and keeps every layout detail (union type ids, view buffers).
-          out.add(slice(src, schema.getFields().get(c), b.offset(), b.count(), allocator));
-          continue;
-        }
-        if (rows == null) {
-          rows = b.rows();
-        }
-        out.add(take(b, c, rows, b.count(), schema.getFields().get(c), allocator));
+        out.add(column(b, c, schema.getFields().get(c), allocator));
       }
     } catch (RuntimeException | Error e) {
       closeAll(out);
       throw e;
     }
     return Batch.owning(schema, out, b.count(), b.seq());
+  }
+
+  /**
+   * Column {@code c}'s live rows as a new vector of {@code field}. A contiguous range of a
+   * nested, union or view column is a slice sharing the buffers (Arrow's own, which keeps every
+   * layout detail: union type ids, view buffers); everything else is taken row by row.
+   */
+  public static FieldVector column(Batch b, int c, Field field, BufferAllocator allocator) {
+    FieldVector src = b.column(c);
+    if (b.dictionary(c) == null && !hasFastCopy(src)
+        && (src.getAllocator() == null || src.getAllocator().getRoot() == allocator.getRoot())) {
+      int start = contiguousStart(b);
+      if (start >= 0) {
+        return slice(src, field, start, b.count(), allocator);
+      }
+    }
+    return take(b, c, b.rows(), b.count(), field, allocator);
+  }
+
+  /** The first row when the batch's live rows are one ascending run (a limit), else -1. */
+  private static int contiguousStart(Batch b) {
+    int[] sel = b.selection();
+    if (sel == null) {
+      return b.offset();
+    }
+    int n = b.count();
+    if (n == 0) {
+      return 0;
+    }
+    for (int i = 1; i < n; i++) {
+      if (sel[i] != sel[0] + i) {
+        return -1;
+      }
+    }
+    return sel[0];
+  }
+
+  /**
+   * Moves all of {@code src} (which the caller owns and gives up) into a new vector of
+   * {@code field}: a transfer for flat layouts, a shared load for nested ones (Arrow Java 19's
+   * dense union transfer leaves the children empty).
+   */
+  public static FieldVector move(FieldVector src, Field field, BufferAllocator allocator) {
+    if (src.getField().getChildren().isEmpty()) {
+      TransferPair tp = src.getTransferPair(field, allocator);
+      tp.transfer();
+      return (FieldVector) tp.getTo();
+    }
+    FieldVector to = share(src, field, allocator);
+    src.clear();
+    return to;
   }
 
   /** Rows {@code [offset, offset + count)} of {@code src} as a new vector sharing its buffers. */
@@ -63,10 +102,9 @@ public final class Take {
       // Arrow Java 19's dense union splitAndTransfer leaks a buffer; a whole vector is shared
       // through unload/load instead, and a part of one cannot be taken without that bug.
       if (offset != 0 || count != src.getValueCount()) {
-        throw new UnsupportedOperationException("column '" + src.getName() + "' of type "
-            + src.getField().getType() + ": a part of a dense union batch cannot be taken "
-            + "(batches of a dense union column are passed through whole; split them before "
-            + "the engine or pass the column through an unfiltered plan)");
+        throw new UnsupportedOperationException("column '" + src.getName() + "' is a dense "
+            + "union: a part of one of its batches cannot be taken (Arrow Java 19); batches of "
+            + "a dense union column pass through whole, so split them before the engine");
       }
       return share(src, field, allocator);
     }
@@ -354,10 +392,10 @@ public final class Take {
     if (src instanceof UnionVector || src instanceof DenseUnionVector) {
       // Arrow Java 19 copies a union value by its minor type, not its type id: values with
       // custom type ids come out with the wrong id or as nulls. Refuse rather than change data.
-      throw new UnsupportedOperationException("column '" + src.getName() + "' of type "
-          + src.getField().getType() + " cannot be copied row by row (filter, sort, join, "
-          + "distinct or concatenation of a union column); select it out of the plan or pass "
-          + "it through unfiltered");
+      throw new UnsupportedOperationException("column '" + src.getName() + "' is a "
+          + (src instanceof DenseUnionVector ? "dense" : "sparse") + " union, which Arrow Java "
+          + "19 cannot copy row by row (filter, sort, join, distinct, union or aggregate of a "
+          + "union column); select it out of the plan or pass it through unfiltered");
     }
     // Nested, view and other layouts: Arrow's own per-value copy.
     TransferPair tp = src.makeTransferPair(dst);

@@ -51,7 +51,9 @@ public final class InputExec extends ExecNode {
         out.add(f);
       }
     }
-    return new Schema(out);
+    // Schema-level metadata (e.g. pandas') travels with the columns; operators that keep their
+    // input's schema keep it too.
+    return new Schema(out, s.getCustomMetadata());
   }
 
   @Override

@@ -12,7 +12,6 @@ import java.util.List;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.apache.arrow.vector.util.TransferPair;
 
 /**
  * Computes output columns. A plain column reference of a dense batch this operator owns is moved
@@ -69,11 +68,9 @@ public final class ProjectExec extends ExecNode {
             if (e instanceof PhysicalExpr.ColumnRef c) {
               if (movable && !moved[c.index()]) {
                 moved[c.index()] = true;
-                TransferPair tp = b.column(c.index()).getTransferPair(f, ctx.allocator());
-                tp.transfer();
-                out.add((FieldVector) tp.getTo());
+                out.add(Take.move(b.column(c.index()), f, ctx.allocator()));
               } else {
-                out.add(Take.take(b, c.index(), b.rows(), n, f, ctx.allocator()));
+                out.add(Take.column(b, c.index(), f, ctx.allocator()));
               }
             } else {
               out.add(VecWriter.write(e.evaluate(b), f, ctx.allocator()));
