@@ -5,6 +5,7 @@ import dev.quiver.engine.exec.BatchStream;
 import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
 import dev.quiver.engine.exec.Take;
+import dev.quiver.engine.plan.PlanException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -45,8 +46,16 @@ public final class InputExec extends ExecNode {
     for (Field f : s.getFields()) {
       if (f.getDictionary() != null) {
         Dictionary d = reader.getDictionaryVectors().get(f.getDictionary().getId());
+        Field values = d.getVector().getField();
+        if (!values.getChildren().isEmpty()) {
+          // The decoder (Take/VecReader) expands dictionaries of flat values only.
+          throw new PlanException(PlanException.Kind.UNSUPPORTED_TYPE, "input column '"
+              + f.getName() + "' is dictionary-encoded with nested values (" + values.getType()
+              + "); the engine decodes dictionaries of flat values only: decode the column "
+              + "before the plan (e.g. pyarrow.compute.cast / dictionary_decode)");
+        }
         out.add(new Field(f.getName(), new org.apache.arrow.vector.types.pojo.FieldType(true,
-            d.getVector().getField().getType(), null), null));
+            values.getType(), null), null));
       } else {
         out.add(f);
       }
