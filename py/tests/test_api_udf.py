@@ -70,6 +70,23 @@ def test_batch_operator_group_by_against_pandas(engine):
     assert got["count"].tolist() == ref["count"].tolist()
 
 
+def test_batch_operator_group_by_in_parallel_parts_with_nulls(engine):
+    # Above 256K rows group_sum aggregates parts of a batch on several threads and merges them;
+    # null keys are skipped and null values not counted, whichever part they fall in.
+    n = 700_003
+    rng = np.random.default_rng(12)
+    k = pa.array(rng.integers(0, 3000, n), mask=rng.random(n) < 0.01)
+    v = pa.array(rng.normal(size=n), mask=rng.random(n) < 0.02)
+    out = engine.function("group_sum")(pa.table({"k": k, "v": v}), key="k", value="v")
+    got = out.sort_by("k").to_pandas()
+    df = pa.table({"k": k, "v": v}).to_pandas()
+    ref = df.dropna(subset=["k"]).groupby("k").agg(sum=("v", "sum"), count=("v", "count"))
+    ref = ref.reset_index()
+    assert got["k"].astype("int64").tolist() == ref["k"].astype("int64").tolist()
+    assert got["count"].tolist() == ref["count"].tolist()
+    np.testing.assert_allclose(got["sum"].fillna(0.0), ref["sum"], rtol=1e-9, atol=1e-9)
+
+
 def test_java_operator_as_a_pipeline_stage(engine, xs):
     st = qv.stage("com.acme.Score", engine=engine, column="x")
     out = pd.DataFrame({"x": xs}).pipe(st)
@@ -117,3 +134,41 @@ def test_in_process_operators_read_python_memory_in_place_and_load_jar_works(
     # the same jar's scalar function joined the running query engine's registry
     got = local_engine.from_arrow({"x": xs[:3]}).select(y=qv.call("twice", qv.col("x")))
     assert got.collect().column(0).to_pylist() == [0.0, 2.0, 4.0]
+
+
+def test_batch_operator_splits_a_large_batch_across_threads(engine):
+    # Above 256K rows Score scores parts of the batch on the common pool's threads: every row
+    # must still land in its own place (a part writing another's range would show here).
+    x = np.random.default_rng(5).normal(0, 3, 700_001)
+    out = engine.function("com.acme.Score")(pa.table({"x": x}), column="x", center=0.25,
+                                            scale=1.5)
+    np.testing.assert_allclose(out.column("score").to_numpy(), logistic(x, 0.25, 1.5),
+                               rtol=1e-12)
+
+
+_SIMD_SCRIPT = """
+import sys, numpy as np, pyarrow as pa, quiver as qv
+eng = qv.local(classpath=[sys.argv[1]], jvm_args=("--add-modules=jdk.incubator.vector",))
+import jpype
+assert jpype.java.lang.ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+score = eng.function("com.acme.Score")
+for n in (7, 1000, 700_001):  # tail loop only, one thread, several threads
+    x = np.random.default_rng(n).normal(0, 3, n)
+    got = score(pa.table({"x": x}), column="x", center=0.25, scale=1.5).column(0).to_numpy()
+    np.testing.assert_allclose(got, 1.0 / (1.0 + np.exp((0.25 - x) / 1.5)), rtol=1e-12)
+    s = eng.from_arrow({"x": x}).select(s=qv.call("score", qv.col("x"))).collect()
+    np.testing.assert_allclose(s.column(0).to_numpy(), 1.0 / (1.0 + np.exp(-x)), rtol=1e-12)
+print("simd ok")
+"""
+
+
+def test_score_with_the_vector_api_matches_numpy():
+    # The SIMD kernel (com.acme.SimdScore) runs only in a JVM with the Vector API module; this
+    # process's JVM has none, so a child process starts one.
+    import subprocess
+    import sys
+    from api_support import example_jar
+
+    r = subprocess.run([sys.executable, "-c", _SIMD_SCRIPT, str(example_jar())],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "simd ok" in r.stdout, r.stdout + r.stderr

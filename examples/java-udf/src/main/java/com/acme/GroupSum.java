@@ -10,6 +10,7 @@ import java.nio.DoubleBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
@@ -29,6 +30,9 @@ import org.apache.arrow.vector.types.pojo.Schema;
  */
 @Udf(name = "group_sum", description = "sum and count of a float64 column per int64 key")
 public final class GroupSum implements BatchUdf {
+  /** Rows per parallel part: below this a batch is aggregated on the calling thread. */
+  private static final int PARALLEL_ROWS = 1 << 18;
+
   @Override
   public ArrowReader apply(ArrowReader input, UdfArgs args, BufferAllocator allocator)
       throws Exception {
@@ -39,7 +43,23 @@ public final class GroupSum implements BatchUdf {
       VectorSchemaRoot batch = input.getVectorSchemaRoot();
       BigIntVector k = column(batch, keyName, BigIntVector.class, "int64");
       Float8Vector v = column(batch, valueName, Float8Vector.class, "float64");
-      table.add(k, v, batch.getRowCount());
+      int n = batch.getRowCount();
+      int parts = n < PARALLEL_ROWS ? 1 : (n + PARALLEL_ROWS - 1) / PARALLEL_ROWS;
+      if (parts == 1) {
+        table.add(k, v, 0, n);
+        continue;
+      }
+      // Large batches: each part of the rows aggregates into its own table on the common pool,
+      // then the parts merge in row order (so a rerun adds the same numbers in the same order).
+      Table[] partial = new Table[parts];
+      IntStream.range(0, parts).parallel().forEach(p -> {
+        Table t = new Table();
+        t.add(k, v, (int) ((long) n * p / parts), (int) ((long) n * (p + 1) / parts));
+        partial[p] = t;
+      });
+      for (Table t : partial) {
+        table.merge(t);
+      }
     }
     Schema schema = new Schema(List.of(Field.nullable(keyName, new ArrowType.Int(64, true)),
         Field.nullable("sum", new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE)),
@@ -79,11 +99,15 @@ public final class GroupSum implements BatchUdf {
     private long[] counts = new long[256];
     private int groups;
 
-    void add(BigIntVector k, Float8Vector v, int n) {
+    /** Adds rows {@code [from, to)}. */
+    void add(BigIntVector k, Float8Vector v, int from, int to) {
+      int n = to - from;
       ArrowBuf kb = k.getDataBuffer();
       ArrowBuf vb = v.getDataBuffer();
-      LongBuffer kin = kb.nioBuffer(0, n * 8).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
-      DoubleBuffer vin = vb.nioBuffer(0, n * 8).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
+      LongBuffer kin = kb.nioBuffer(from * 8L, n * 8).order(ByteOrder.LITTLE_ENDIAN)
+          .asLongBuffer();
+      DoubleBuffer vin = vb.nioBuffer(from * 8L, n * 8).order(ByteOrder.LITTLE_ENDIAN)
+          .asDoubleBuffer();
       boolean keyNulls = k.getNullCount() > 0;
       boolean valueNulls = v.getNullCount() > 0;
       // cache-sized chunks copied out of the Arrow buffers, then a tight loop over arrays
@@ -92,7 +116,7 @@ public final class GroupSum implements BatchUdf {
         kin.get(ks, 0, len);
         vin.get(vs, 0, len);
         for (int j = 0; j < len; j++) {
-          int i = off + j;
+          int i = from + off + j;
           if (keyNulls && k.isNull(i)) {
             continue;
           }
@@ -102,6 +126,15 @@ public final class GroupSum implements BatchUdf {
             counts[g]++;
           }
         }
+      }
+    }
+
+    /** Adds another table's groups (a group whose values were all null keeps count 0). */
+    void merge(Table other) {
+      for (int g = 0; g < other.groups; g++) {
+        int mine = group(other.keys[g]);
+        sums[mine] += other.sums[g];
+        counts[mine] += other.counts[g];
       }
     }
 

@@ -10,6 +10,7 @@ import dev.quiver.engine.udf.UdfException;
 import dev.quiver.engine.udf.UdfReaders;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.apache.arrow.memory.BufferAllocator;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
@@ -35,10 +36,20 @@ import org.apache.arrow.vector.types.pojo.Schema;
 @Udf(name = "score", description = "logistic score of a numeric value")
 public final class Score implements ScalarUdf, BatchUdf {
   private static final int CHUNK = 4096;
+  /** Rows per parallel part: below this a batch is scored on the calling thread. */
+  private static final int PARALLEL_ROWS = 1 << 18;
   private static final ArrowType FLOAT64 = new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
+
+  /** Whether the JVM has the Vector API ({@code --add-modules jdk.incubator.vector}). */
+  private static final boolean SIMD =
+      ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
   /** The kernel: one tight loop over primitive arrays, no boxing, no per-row calls. */
   static void score(double[] x, double[] out, int n, double center, double scale) {
+    if (SIMD) {
+      SimdScore.score(x, out, n, center, scale);
+      return;
+    }
     double inv = 1.0 / scale;
     for (int i = 0; i < n; i++) {
       out[i] = 1.0 / (1.0 + Math.exp((center - x[i]) * inv));
@@ -113,17 +124,24 @@ public final class Score implements ScalarUdf, BatchUdf {
       Float8Vector y = (Float8Vector) out.getVector(0);
       y.allocateNew(n);
       // Cache-sized chunks: bulk copy from the Arrow buffer, run the kernel over plain arrays,
-      // bulk copy into the result buffer.
-      double[] xs = new double[CHUNK];
-      double[] ys = new double[CHUNK];
+      // bulk copy into the result buffer. Large batches are split across the common pool's
+      // threads (each part writes its own range of the result).
       DoubleBuffer xin = doubles(x.getDataBuffer(), n);
       DoubleBuffer yout = doubles(y.getDataBuffer(), n);
-      for (int off = 0; off < n; off += CHUNK) {
-        int len = Math.min(CHUNK, n - off);
-        xin.get(xs, 0, len);
-        score(xs, ys, len, center, scale);
-        yout.put(ys, 0, len);
-      }
+      int parts = n < PARALLEL_ROWS ? 1 : (n + PARALLEL_ROWS - 1) / PARALLEL_ROWS;
+      IntStream range = IntStream.range(0, parts);
+      (parts > 1 ? range.parallel() : range).forEach(p -> {
+        int from = (int) ((long) n * p / parts);
+        int to = (int) ((long) n * (p + 1) / parts);
+        double[] xs = new double[CHUNK];
+        double[] ys = new double[CHUNK];
+        for (int off = from; off < to; off += CHUNK) {
+          int len = Math.min(CHUNK, to - off);
+          xin.get(off, xs, 0, len);
+          score(xs, ys, len, center, scale);
+          yout.put(off, ys, 0, len);
+        }
+      });
       int validityBytes = (n + 7) / 8;
       if (x.getNullCount() > 0) {
         y.getValidityBuffer().setBytes(0, x.getValidityBuffer(), 0, validityBytes);
