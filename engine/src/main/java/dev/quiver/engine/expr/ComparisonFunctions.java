@@ -71,6 +71,16 @@ final class ComparisonFunctions {
         }
         return new BoolVec(out, n, x.nulls == null ? null : x.nulls.clone());
       }
+      if (Scalars.isScalar(y, n) && x instanceof BytesVec sx && !Scalars.isScalar(x, n)) {
+        // A string column against a literal (l_returnflag = 'R'): compare each row with the
+        // literal's bytes instead of expanding the literal to a column first.
+        if (y.isNull(0)) {
+          return VecReader.allNull(dev.quiver.engine.types.Types.BOOL, n);
+        }
+        BytesVec sy = (BytesVec) y;
+        compareBytesScalar(op, sx, sy.data, sy.offsets[0], sy.offsets[1], out, n);
+        return new BoolVec(out, n, sx.nulls == null ? null : sx.nulls.clone());
+      }
       x = Scalars.expand(x, n);
       y = Scalars.expand(y, n);
       if (x instanceof LongVec lx) {
@@ -108,6 +118,33 @@ final class ComparisonFunctions {
       return new BoolVec(out, n, orNulls(x.nulls, y.nulls, n));
     };
     return new PhysicalExpr.CallExpr(fn, List.of(ca, cb), dev.quiver.engine.types.Types.BOOL, kernel, true);
+  }
+
+  /** {@code out[i] = x[i] op lit[from, to)} for a string column (bytes compared unsigned). */
+  private static void compareBytesScalar(Cmp op, BytesVec x, byte[] lit, int from, int to,
+      boolean[] out, int n) {
+    byte[] d = x.data;
+    int[] o = x.offsets;
+    int litLen = to - from;
+    if (op == Cmp.EQ || op == Cmp.NEQ) {
+      boolean want = op == Cmp.EQ;
+      if (litLen == 1) {
+        byte c = lit[from];
+        for (int i = 0; i < n; i++) {
+          out[i] = (o[i + 1] - o[i] == 1 && d[o[i]] == c) == want;
+        }
+      } else {
+        for (int i = 0; i < n; i++) {
+          int a = o[i];
+          int len = o[i + 1] - a;
+          out[i] = (len == litLen && Arrays.equals(d, a, a + len, lit, from, to)) == want;
+        }
+      }
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      out[i] = test(op, Arrays.compareUnsigned(d, o[i], o[i + 1], lit, from, to));
+    }
   }
 
   static Cmp flip(Cmp c) {

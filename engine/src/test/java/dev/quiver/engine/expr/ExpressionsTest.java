@@ -147,6 +147,20 @@ class ExpressionsTest {
   }
 
   @Test
+  void stringComparisonsWithALiteralOnEitherSide(EngineMemory memory) throws Exception {
+    // s = "ab", null, "Hello", "", "xyz"; the literal is compared row by row, never expanded.
+    assertEquals(list(true, null, false, false, false), eval(memory, call("eq", c("s"), lit("ab"))));
+    assertEquals(list(true, null, false, false, false), eval(memory, call("eq", lit("ab"), c("s"))));
+    assertEquals(list(true, null, true, true, true), eval(memory, call("neq", c("s"), lit("x"))));
+    assertEquals(list(false, null, false, false, true), eval(memory, call("eq", c("s"), lit("xyz"))));
+    assertEquals(list(false, null, false, true, false), eval(memory, call("eq", c("s"), lit(""))));
+    assertEquals(list(true, null, true, true, false), eval(memory, call("lt", c("s"), lit("b"))));
+    assertEquals(list(true, null, true, true, false), eval(memory, call("gt", lit("b"), c("s"))));
+    assertEquals(list(false, null, false, false, true), eval(memory, call("gte", c("s"), lit("xyz"))));
+    assertEquals(list(true, null, true, true, false), eval(memory, call("lte", c("s"), lit("ab!"))));
+  }
+
+  @Test
   void stringFunctions(EngineMemory memory) throws Exception {
     assertEquals(list(2, null, 5, 0, 3), eval(memory, call("length", c("s"))));
     assertEquals(list("AB", null, "HELLO", "", "XYZ"), eval(memory, call("upper", c("s"))));
