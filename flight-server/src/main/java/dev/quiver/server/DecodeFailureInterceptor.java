@@ -77,12 +77,15 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
           }
           note.reset();
           super.onMessage(message);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | OutOfMemoryError e) {
+          // An OutOfMemoryError here is Arrow sizing an array from a length in the client's
+          // bytes ("Requested array size exceeds VM limit"): nothing was allocated, refuse it.
           failed = true;
-          input.failure = e;
+          input.failure = e instanceof RuntimeException r ? r
+              : new IllegalArgumentException("a length in the message is too large: " + e, e);
           input.ended = true;
           closeQuietly(message);
-          FlightRuntimeException status = FlightErrors.malformedInput(e);
+          FlightRuntimeException status = FlightErrors.malformedInput(input.failure);
           LOG.debug("rejecting undecodable message", e);
           guarded.close(StatusUtils.toGrpcStatus(status.status()), new Metadata());
           // End the handler's input so a reader waiting for data wakes, sees the refusal

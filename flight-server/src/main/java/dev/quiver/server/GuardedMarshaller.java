@@ -144,14 +144,73 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
           throw new IllegalArgumentException("a " + (type == NONE ? "header-less" : "schema")
               + " message with a " + bodySize + "-byte body");
         }
+        if (type == SCHEMA) {
+          checkSchema(meta);
+        }
       }
-      case DICTIONARY_BATCH, RECORD_BATCH -> checkBatch(recordBatchOf(meta), bodySize);
+      case DICTIONARY_BATCH, RECORD_BATCH -> {
+        org.apache.arrow.flatbuf.RecordBatch rb = recordBatchOf(meta);
+        int limit = meta.getMessageLength();
+        checkLength("field nodes", rb.nodesLength(), limit);
+        checkLength("buffers", rb.buffersLength(), limit);
+        checkLength("variadic buffer counts", rb.variadicBufferCountsLength(), limit);
+        checkBatch(rb, bodySize);
+      }
       case TENSOR -> throw new UnsupportedOperationException(
           "IPC tensor messages are not part of a Flight data stream");
       default -> throw new IllegalArgumentException("IPC message header type " + type
           + " is unknown");
     }
     return type;
+  }
+
+  /**
+   * Arrow Java allocates arrays of the lengths a schema's flatbuffer vectors declare (a union's
+   * type ids, a field's children or metadata) before it reads them: a mutated length asked for a
+   * multi-gigabyte array and ended the call with an {@code OutOfMemoryError}. A vector cannot hold
+   * more entries than the header has bytes, so longer ones are refused here.
+   */
+  private static void checkSchema(MessageMetadataResult meta) {
+    org.apache.arrow.flatbuf.Schema schema = (org.apache.arrow.flatbuf.Schema)
+        meta.getMessage().header(new org.apache.arrow.flatbuf.Schema());
+    if (schema == null) {
+      throw new IllegalArgumentException("schema message without a schema");
+    }
+    int limit = meta.getMessageLength();
+    checkLength("schema fields", schema.fieldsLength(), limit);
+    checkLength("schema metadata", schema.customMetadataLength(), limit);
+    checkLength("schema features", schema.featuresLength(), limit);
+    for (int i = 0; i < schema.fieldsLength(); i++) {
+      checkField(schema.fields(i), limit, 0);
+    }
+  }
+
+  private static void checkField(org.apache.arrow.flatbuf.Field field, int limit, int depth) {
+    if (field == null) {
+      throw new IllegalArgumentException("missing field in schema");
+    }
+    if (depth > 64) {
+      throw new IllegalArgumentException("schema nested deeper than 64 levels");
+    }
+    checkLength("field children", field.childrenLength(), limit);
+    checkLength("field metadata", field.customMetadataLength(), limit);
+    if (field.typeType() == org.apache.arrow.flatbuf.Type.Union) {
+      org.apache.arrow.flatbuf.Union union = (org.apache.arrow.flatbuf.Union)
+          field.type(new org.apache.arrow.flatbuf.Union());
+      if (union != null) {
+        checkLength("union type ids", union.typeIdsLength(), limit);
+      }
+    }
+    for (int i = 0; i < field.childrenLength(); i++) {
+      checkField(field.children(i), limit, depth + 1);
+    }
+  }
+
+  private static void checkLength(String what, int length, int limit) {
+    if (length < 0 || length > limit) {
+      throw new IllegalArgumentException(what + ": " + length + " entries in a " + limit
+          + "-byte header");
+    }
   }
 
   private static final int METADATA_VERSIONS =

@@ -9,6 +9,8 @@ import org.apache.arrow.vector.BaseLargeVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.ListViewVector;
+import org.apache.arrow.vector.complex.LargeListViewVector;
 import org.apache.arrow.vector.dictionary.Dictionary;
 import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
@@ -68,8 +70,40 @@ final class IncomingBatches {
       v.accept(new ValidateVectorBufferVisitor(), null);
       v.accept(new ValidateVectorDataVisitor(), null);
     }
+    if (v instanceof ListViewVector || v instanceof LargeListViewVector) {
+      checkListView(v);
+    }
     for (FieldVector child : v.getChildrenFromFields()) {
       validateLayout(child);
+    }
+  }
+
+  /**
+   * List views (which Arrow Java's validators do not support): every non-null entry's
+   * {@code offset + size} must lie within the child, or writing the batch out reads past it.
+   */
+  private static void checkListView(FieldVector v) {
+    int n = v.getValueCount();
+    boolean large = v instanceof LargeListViewVector;
+    int width = large ? 8 : 4;
+    org.apache.arrow.memory.ArrowBuf offsets = v.getOffsetBuffer();
+    org.apache.arrow.memory.ArrowBuf sizes = large
+        ? ((LargeListViewVector) v).getSizeBuffer() : ((ListViewVector) v).getSizeBuffer();
+    if (n > 0 && (offsets.capacity() < (long) n * width || sizes.capacity() < (long) n * width)) {
+      throw new IllegalArgumentException("list view offsets or sizes shorter than " + n
+          + " entries");
+    }
+    long childCount = v.getChildrenFromFields().get(0).getValueCount();
+    for (int i = 0; i < n; i++) {
+      if (v.isNull(i)) {
+        continue;
+      }
+      long off = large ? offsets.getLong((long) i * 8) : offsets.getInt((long) i * 4);
+      long size = large ? sizes.getLong((long) i * 8) : sizes.getInt((long) i * 4);
+      if (off < 0 || size < 0 || off + size > childCount) {
+        throw new IllegalArgumentException("list view entry " + i + " [offset " + off + ", size "
+            + size + "] lies outside its " + childCount + "-value child");
+      }
     }
   }
 
