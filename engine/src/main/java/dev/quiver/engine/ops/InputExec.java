@@ -17,7 +17,6 @@ import org.apache.arrow.vector.dictionary.Dictionary;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.apache.arrow.vector.util.TransferPair;
 
 /**
  * A caller-supplied stream, pulled lazily one batch at a time. Each batch's buffers are
@@ -126,15 +125,7 @@ public final class InputExec extends ExecNode {
           cols.add(Take.take(v, dict, rows, n, out, allocator));
         } else if (v.getAllocator() == null // a NullVector: no buffers, nothing to copy
             || v.getAllocator().getRoot() == allocator.getRoot()) {
-          if (v.getField().getChildren().isEmpty()) {
-            TransferPair tp = v.getTransferPair(allocator);
-            tp.transfer();
-            cols.add((FieldVector) tp.getTo());
-          } else {
-            // Nested: shared through unload/load (Arrow Java 19's transfer mishandles unions);
-            // the reader's next batch replaces, not mutates, these buffers.
-            cols.add(Take.share(v, out, allocator));
-          }
+          cols.add(Take.move(v, out, allocator));
         } else {
           if (rows == null) {
             rows = identity(n);
