@@ -55,9 +55,18 @@ public final class RawFlightPut {
   static Status put(FlightServiceGrpc.FlightServiceStub stub, String dataset, byte[] bytes)
       throws Exception {
     CompletableFuture<Status> done = new CompletableFuture<>();
-    StreamObserver<Flight.FlightData> out = stub.doPut(new StreamObserver<>() {
+    StreamObserver<Flight.FlightData> out = stub.doPut(statusOf(done));
+    Flight.FlightDescriptor descriptor = Flight.FlightDescriptor.newBuilder()
+        .setType(Flight.FlightDescriptor.DescriptorType.PATH).addPath(dataset).build();
+    sendAll(out, descriptor, frame(bytes), done);
+    return done.get(60, TimeUnit.SECONDS);
+  }
+
+  /** A response observer that ignores responses and completes {@code done} with the status. */
+  public static <T> StreamObserver<T> statusOf(CompletableFuture<Status> done) {
+    return new StreamObserver<>() {
       @Override
-      public void onNext(Flight.PutResult value) {}
+      public void onNext(T value) {}
 
       @Override
       public void onError(Throwable t) {
@@ -68,26 +77,25 @@ public final class RawFlightPut {
       public void onCompleted() {
         done.complete(Status.OK);
       }
-    });
-    Flight.FlightDescriptor descriptor = Flight.FlightDescriptor.newBuilder()
-        .setType(Flight.FlightDescriptor.DescriptorType.PATH).addPath(dataset).build();
-    List<Flight.FlightData> messages = frame(bytes);
+    };
+  }
+
+  /**
+   * Sends {@code messages} (the descriptor on the first) until the call ends, then half-closes.
+   * The call's status arrives in {@code done}.
+   */
+  public static void sendAll(StreamObserver<Flight.FlightData> out,
+      Flight.FlightDescriptor descriptor, List<Flight.FlightData> messages,
+      CompletableFuture<Status> done) {
     try {
-      for (int i = 0; i < messages.size(); i++) {
+      for (int i = 0; i < messages.size() && !done.isDone(); i++) {
         Flight.FlightData m = messages.get(i);
-        if (i == 0) {
-          m = m.toBuilder().setFlightDescriptor(descriptor).build();
-        }
-        if (done.isDone()) {
-          break;
-        }
-        out.onNext(m);
+        out.onNext(i == 0 ? m.toBuilder().setFlightDescriptor(descriptor).build() : m);
       }
       out.onCompleted();
     } catch (RuntimeException e) {
       // The server may already have closed the call; its status is what we report.
     }
-    return done.get(60, TimeUnit.SECONDS);
   }
 
   /**

@@ -12,6 +12,7 @@ import dev.quiver.engine.testing.LeakCheck;
 import dev.quiver.server.EnginePlanExecutor;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.ServerConfig;
+import dev.quiver.server.tools.RawFlightPut;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
@@ -164,7 +165,7 @@ class MalformedIpcFuzzTest {
   }
 
   static List<Flight.FlightData> frame(byte[] bytes) {
-    return dev.quiver.server.tools.RawFlightPut.frame(bytes);
+    return RawFlightPut.frame(bytes);
   }
 
   /** Sends {@code messages} as a DoPut (to {@code dataset}) or a DoExchange (identity plan). */
@@ -177,47 +178,13 @@ class MalformedIpcFuzzTest {
       descriptor = Flight.FlightDescriptor.newBuilder()
           .setType(Flight.FlightDescriptor.DescriptorType.CMD)
           .setCmd(ByteString.copyFromUtf8(IDENTITY)).build();
-      out = h.stub.doExchange(new StreamObserver<>() {
-        @Override
-        public void onNext(Flight.FlightData value) {}
-
-        @Override
-        public void onError(Throwable t) {
-          done.complete(Status.fromThrowable(t));
-        }
-
-        @Override
-        public void onCompleted() {
-          done.complete(Status.OK);
-        }
-      });
+      out = h.stub.doExchange(RawFlightPut.statusOf(done));
     } else {
       descriptor = Flight.FlightDescriptor.newBuilder()
           .setType(Flight.FlightDescriptor.DescriptorType.PATH).addPath(dataset).build();
-      out = h.stub.doPut(new StreamObserver<>() {
-        @Override
-        public void onNext(Flight.PutResult value) {}
-
-        @Override
-        public void onError(Throwable t) {
-          done.complete(Status.fromThrowable(t));
-        }
-
-        @Override
-        public void onCompleted() {
-          done.complete(Status.OK);
-        }
-      });
+      out = h.stub.doPut(RawFlightPut.statusOf(done));
     }
-    try {
-      for (int i = 0; i < messages.size() && !done.isDone(); i++) {
-        Flight.FlightData m = messages.get(i);
-        out.onNext(i == 0 ? m.toBuilder().setFlightDescriptor(descriptor).build() : m);
-      }
-      out.onCompleted();
-    } catch (RuntimeException e) {
-      // The server may already have closed the call; its status is what we report.
-    }
+    RawFlightPut.sendAll(out, descriptor, messages, done);
     try {
       return done.get(60, TimeUnit.SECONDS);
     } catch (java.util.concurrent.TimeoutException e) {
