@@ -435,6 +435,29 @@ public abstract class AggregateState {
       long[] h4 = new long[4 * stride];
       long[] c4 = new long[4 * stride];
       int i = 0;
+      long magnitude = 0;
+      for (int r = 0; r < n; r++) {
+        magnitude |= x[r] ^ (x[r] >> 63);
+      }
+      // |sum of n values| < 2^(bits(max |v|) + bits(n)): when that stays below 2^63, plain long
+      // sums cannot overflow and the per-row carry into the high word is not needed.
+      if ((64 - Long.numberOfLeadingZeros(magnitude)) + (32 - Integer.numberOfLeadingZeros(n)) < 63) {
+        for (; i + 3 < n; i += 4) {
+          for (int u = 0; u < 4; u++) {
+            int g = gids[i + u] + u * stride;
+            l4[g] += x[i + u];
+            c4[g]++;
+          }
+        }
+        for (; i < n; i++) {
+          l4[gids[i]] += x[i];
+          c4[gids[i]]++;
+        }
+        for (int k = 0; k < 4 * stride; k++) {
+          h4[k] = l4[k] >> 63;
+        }
+        i = n;
+      }
       for (; i + 3 < n; i += 4) {
         for (int u = 0; u < 4; u++) {
           int g = gids[i + u] + u * stride;

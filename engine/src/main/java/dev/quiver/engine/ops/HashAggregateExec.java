@@ -8,23 +8,27 @@ import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
 import dev.quiver.engine.exec.GroupTable;
 import dev.quiver.engine.exec.LongGroupTable;
+import dev.quiver.engine.exec.PackedKeys;
 import dev.quiver.engine.exec.Parallel;
 import dev.quiver.engine.exec.RowKeys;
 import dev.quiver.engine.expr.AggregateKind;
+import dev.quiver.engine.expr.LongVec;
 import dev.quiver.engine.expr.PhysicalExpr;
 import dev.quiver.engine.expr.Vec;
 import dev.quiver.engine.expr.VecWriter;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
  * Hash aggregation, with or without group keys. Each worker aggregates its morsels into a private
- * hash table (no locks on the hot path), then the tables are merged group by group. Keys of any
- * types and count are encoded to byte strings ({@link RowKeys}); aggregate states update whole
- * chunks at a time.
+ * hash table (no locks on the hot path), then the tables are merged group by group. A single
+ * 64-bit key is looked up by value, narrow keys packed into one 64-bit value ({@link PackedKeys}),
+ * and keys of any other types and count are encoded to byte strings ({@link RowKeys}); aggregate
+ * states update whole chunks at a time.
  */
 public final class HashAggregateExec extends ExecNode {
   /** One aggregate: kind, argument (null for count(*)). */
@@ -36,6 +40,8 @@ public final class HashAggregateExec extends ExecNode {
   private final Schema schema;
   private final String label;
   private final ArrowType[] keyTypes;
+  /** The packed-key layout when the keys fit 64 bits (and are not one plain 64-bit key). */
+  private final PackedKeys packing;
   private final BufferedResult result = new BufferedResult();
 
   public HashAggregateExec(ExecNode child, List<PhysicalExpr> groupExprs,
@@ -49,6 +55,7 @@ public final class HashAggregateExec extends ExecNode {
     for (int i = 0; i < keyTypes.length; i++) {
       keyTypes[i] = groupExprs.get(i).type();
     }
+    this.packing = keyTypes.length == 0 || singleLongKey() ? null : PackedKeys.layout(keyTypes);
   }
 
   @Override
@@ -72,8 +79,10 @@ public final class HashAggregateExec extends ExecNode {
   }
 
   private final class Local implements Parallel.Sink {
-    final LongGroupTable longTable = singleLongKey() ? new LongGroupTable() : null;
-    final GroupTable table = groupExprs.isEmpty() || longTable != null ? null : new GroupTable();
+    /** Keyed by the raw value of the single key, or by packed keys while {@link #packed}. */
+    LongGroupTable longTable = singleLongKey() || packing != null ? new LongGroupTable() : null;
+    GroupTable table = groupExprs.isEmpty() || longTable != null ? null : new GroupTable();
+    boolean packed = packing != null;
     final AggregateState[] states = new AggregateState[aggregates.size()];
     int[] zeros = new int[0];
 
@@ -101,19 +110,27 @@ public final class HashAggregateExec extends ExecNode {
           return;
         }
         int[] gids;
-        if (longTable != null) {
-          gids = longTable.findOrInsert((dev.quiver.engine.expr.LongVec) groupExprs.get(0).evaluate(b), n);
-        } else if (table == null) {
+        if (longTable != null && !packed) {
+          gids = longTable.findOrInsert((LongVec) groupExprs.get(0).evaluate(b), n);
+        } else if (table == null && longTable == null) {
           if (zeros.length < n) {
             zeros = new int[n];
           }
           gids = zeros;
         } else {
-          Vec[] keys = new Vec[groupExprs.size()];
-          for (int k = 0; k < keys.length; k++) {
-            keys[k] = groupExprs.get(k).evaluate(b);
+          long[] packedKeys = packed ? pack(b, n) : null;
+          if (packedKeys != null) {
+            gids = longTable.findOrInsert(new LongVec(PACKED, packedKeys, n, null), n);
+          } else {
+            if (packed) {
+              toByteKeys();
+            }
+            Vec[] keys = new Vec[groupExprs.size()];
+            for (int k = 0; k < keys.length; k++) {
+              keys[k] = groupExprs.get(k).evaluate(b);
+            }
+            gids = table.findOrInsert(RowKeys.encode(keys, n));
           }
-          gids = table.findOrInsert(RowKeys.encode(keys, n));
         }
         int groups = groups();
         for (int a = 0; a < states.length; a++) {
@@ -130,7 +147,56 @@ public final class HashAggregateExec extends ExecNode {
         metrics.nanos.addAndGet(System.nanoTime() - t0);
       }
     }
+
+    /** The chunk's packed keys, or null when one does not fit the layout. */
+    private long[] pack(Batch b, int n) {
+      long[] out = packing.start(n);
+      for (int k = 0; k < groupExprs.size(); k++) {
+        PhysicalExpr e = groupExprs.get(k);
+        boolean fits;
+        if (e instanceof PhysicalExpr.ColumnRef ref && b.dictionary(ref.index()) == null
+            && b.column(ref.index()) instanceof BaseVariableWidthVector strings) {
+          fits = packing.packStrings(out, k, strings, b.rows(), n, b.mayHaveNulls(ref.index()));
+        } else {
+          fits = packing.pack(out, k, e.evaluate(b), n);
+        }
+        if (!fits) {
+          return null;
+        }
+      }
+      return out;
+    }
+
+    /**
+     * Switches from packed to byte keys (a string too long to pack arrived), re-encoding the
+     * groups found so far in group-id order so their ids and aggregate states stay valid.
+     */
+    void toByteKeys() {
+      GroupTable bytes = new GroupTable();
+      int g = longTable.size();
+      if (g > 0) {
+        int[] ids = bytes.findOrInsert(packing.toRowKeys(longTable.keys(PACKED).values, g));
+        for (int i = 0; i < g; i++) {
+          if (ids[i] != i) {
+            throw new IllegalStateException("packed group " + i + " re-encoded as group " + ids[i]);
+          }
+        }
+      }
+      table = bytes;
+      longTable = null;
+      packed = false;
+    }
+
+    Vec keyColumn(int k, int groups) {
+      if (packed) {
+        return packing.unpack(longTable.keys(PACKED).values, groups, k);
+      }
+      return longTable != null ? longTable.keys(keyTypes[0])
+          : RowKeys.decode(table.keyData(), table.keyOffsets(), groups, k, keyTypes);
+    }
   }
+
+  private static final ArrowType PACKED = new ArrowType.Int(64, true);
 
   @Override
   public BatchStream open(ExecContext ctx) {
@@ -146,6 +212,15 @@ public final class HashAggregateExec extends ExecNode {
       Local other = locals.get(w);
       int og = other.groups();
       int[] map = new int[og];
+      if (target.packed != other.packed) {
+        // One worker met a string too long to pack: both continue in byte keys.
+        if (target.packed) {
+          target.toByteKeys();
+        }
+        if (other.packed) {
+          other.toByteKeys();
+        }
+      }
       if (target.longTable != null) {
         map = target.longTable.mergeFrom(other.longTable);
       } else if (target.table != null) {
@@ -169,8 +244,7 @@ public final class HashAggregateExec extends ExecNode {
     List<FieldVector> cols = new ArrayList<>();
     try {
       for (int k = 0; k < keyTypes.length; k++) {
-        Vec v = target.longTable != null ? target.longTable.keys(keyTypes[0])
-            : RowKeys.decode(target.table.keyData(), target.table.keyOffsets(), groups, k, keyTypes);
+        Vec v = target.keyColumn(k, groups);
         cols.add(VecWriter.write(v, schema.getFields().get(k), ctx.allocator()));
       }
       for (int a = 0; a < aggregates.size(); a++) {
