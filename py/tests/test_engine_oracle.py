@@ -16,6 +16,7 @@ import random
 import struct
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -404,6 +405,42 @@ def test_join_matches_duckdb(env, kind):
     theirs = con.execute(sql).fetchall()
     assert_rows_equal(sorted(rows_of(out), key=sort_key), sorted(theirs, key=sort_key), kind)
     con.unregister("rt")
+
+
+@pytest.mark.parametrize("kind", ["inner", "left", "semi", "anti"])
+@pytest.mark.parametrize("keys", [["a"], ["a", "b"]], ids=lambda k: "+".join(k))
+def test_join_with_a_large_build_side_matches_duckdb(env, kind, keys):
+    """Build sides from 16K rows get a Bloom filter in front of the hash table: absent keys,
+    present keys, runs of equal probe keys and nulls must all still join exactly."""
+    eng, con, _ = env
+    rng = np.random.default_rng(SEED + 2)
+
+    def side(n: int, runs: bool, p: str) -> pa.Table:
+        a = rng.integers(0, 120_000, n)
+        if runs:  # probe keys in runs, as lineitem rows of one order
+            a = np.repeat(a[: n // 4], 4)[:n]
+        return pa.table({
+            p + "a": pa.array(a, pa.int64(), mask=rng.random(n) < 0.03),
+            p + "b": pa.array(rng.choice(["x", "y"], n), mask=rng.random(n) < 0.03),
+            p + "v": pa.array(np.arange(n), pa.int64()),
+        })
+
+    build, probe = side(40_000, False, "r"), side(30_000, True, "l")
+    eng.load("big_build", build)
+    eng.load("big_probe", probe)
+    con.register("bb", build)
+    con.register("bp", probe)
+    out = eng.run(plan({"node": "join", "type": kind,
+                        "left": {"node": "scan", "dataset": "big_probe"},
+                        "right": {"node": "scan", "dataset": "big_build"},
+                        "left_keys": ["l" + k for k in keys], "right_keys": ["r" + k for k in keys]}))
+    on = " AND ".join(f"l{k} = r{k}" for k in keys)
+    cols = "la, lb, lv" + (", ra, rb, rv" if kind in ("inner", "left") else "")
+    theirs = con.execute(f"SELECT {cols} FROM bp {kind.upper()} JOIN bb ON {on}").fetchall()
+    con.unregister("bb")
+    con.unregister("bp")
+    assert len(theirs) > 1000, "the case must join many rows"
+    assert_rows_equal(sorted(rows_of(out), key=sort_key), sorted(theirs, key=sort_key), f"{kind} on {keys}")
 
 
 def test_join_on_string_keys_from_a_streamed_input(env):

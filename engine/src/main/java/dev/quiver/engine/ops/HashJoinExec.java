@@ -4,6 +4,7 @@ import dev.quiver.engine.exec.Batch;
 import dev.quiver.engine.exec.BatchStream;
 import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
+import dev.quiver.engine.exec.KeyFilter;
 import dev.quiver.engine.exec.LongGroupTable;
 import dev.quiver.engine.exec.Parallel;
 import dev.quiver.engine.exec.RowKeys;
@@ -42,14 +43,23 @@ public final class HashJoinExec extends ExecNode {
     final int[] heads;
     final int[] next;
     final int mask;
+    /** Rejects most absent keys before the chain lookup; null for small build sides. */
+    final KeyFilter filter;
 
-    Build(Batch batch, RowKeys keys, long[] longKeys, int[] heads, int[] next, int mask) {
+    Build(Batch batch, RowKeys keys, long[] longKeys, int[] heads, int[] next, int mask,
+        KeyFilter filter) {
       this.batch = batch;
       this.keys = keys;
       this.longKeys = longKeys;
       this.heads = heads;
       this.next = next;
       this.mask = mask;
+      this.filter = filter;
+    }
+
+    /** False when the key (raw long key, or an encoded key's hash) is certainly absent. */
+    boolean mightMatch(long keyOrHash) {
+      return filter == null || filter.mightContain(KeyFilter.mix(keyOrHash));
     }
   }
 
@@ -116,6 +126,7 @@ public final class HashJoinExec extends ExecNode {
         Arrays.fill(heads, -1);
         int[] next = new int[n];
         int mask = cap - 1;
+        KeyFilter filter = n >= KeyFilter.MIN_KEYS ? new KeyFilter(n) : null;
         if (singleLongKey()) {
           dev.quiver.engine.expr.LongVec lk = (dev.quiver.engine.expr.LongVec) kv[0];
           long[] keys = Arrays.copyOf(lk.values, n);
@@ -126,8 +137,11 @@ public final class HashJoinExec extends ExecNode {
             int pos = dev.quiver.engine.exec.LongGroupTable.mix(keys[i]) & mask;
             next[i] = heads[pos];
             heads[pos] = i;
+            if (filter != null) {
+              filter.add(KeyFilter.mix(keys[i]));
+            }
           }
-          build = new Build(b, null, keys, heads, next, mask);
+          build = new Build(b, null, keys, heads, next, mask, filter);
         } else {
           RowKeys keys = RowKeys.encode(kv, n);
           for (int i = n - 1; i >= 0; i--) {
@@ -138,8 +152,11 @@ public final class HashJoinExec extends ExecNode {
             int pos = (int) (h ^ (h >>> 32)) & mask;
             next[i] = heads[pos];
             heads[pos] = i;
+            if (filter != null) {
+              filter.add(KeyFilter.mix(h));
+            }
           }
-          build = new Build(b, keys, null, heads, next, mask);
+          build = new Build(b, keys, null, heads, next, mask, filter);
         }
       } catch (RuntimeException | Error e) {
         b.close();
@@ -216,14 +233,17 @@ public final class HashJoinExec extends ExecNode {
     }
     RowKeys bk = bt.keys;
     long[] bl = bt.longKeys;
+    // First pass: every row's chain head, or -1. The loads are independent of each other, so the
+    // CPU overlaps their cache misses; walking chains row by row made each miss wait for the last.
+    int[] first = chainHeads(pl, pk, pnull, n, bt);
     if (type == JoinType.SEMI || type == JoinType.ANTI) {
       boolean want = type == JoinType.SEMI;
       int[] rows = b.rows();
       int[] sel = new int[n];
       int k = 0;
       for (int i = 0; i < n; i++) {
-        boolean matched = !(pnull != null && pnull[i])
-            && (pl != null ? firstLongMatch(pl[i], bt) >= 0 : firstMatch(pk, i, bt) >= 0);
+        boolean matched = first[i] >= 0
+            && (pl != null ? longMatch(pl[i], first[i], bt) >= 0 : match(pk, i, first[i], bt) >= 0);
         if (matched == want) {
           sel[k++] = rows[i];
         }
@@ -239,9 +259,9 @@ public final class HashJoinExec extends ExecNode {
       boolean outer = type == JoinType.LEFT;
       for (int i = 0; i < n; i++) {
         boolean any = false;
-        if (pl != null && (pnull == null || !pnull[i])) {
+        if (pl != null) {
           long key = pl[i];
-          for (int j = bt.heads[LongGroupTable.mix(key) & bt.mask]; j >= 0; j = bt.next[j]) {
+          for (int j = first[i]; j >= 0; j = bt.next[j]) {
             if (bl[j] == key) {
               if (m == li.length) {
                 li = Arrays.copyOf(li, m * 2);
@@ -253,11 +273,11 @@ public final class HashJoinExec extends ExecNode {
               any = true;
             }
           }
-        } else if (pl == null && (pnull == null || !pnull[i])) {
+        } else {
           long h = pk.hashes[i];
           int po = pk.offsets[i];
           int pe = pk.offsets[i + 1];
-          for (int j = bt.heads[(int) (h ^ (h >>> 32)) & bt.mask]; j >= 0; j = bt.next[j]) {
+          for (int j = first[i]; j >= 0; j = bt.next[j]) {
             if (bk.hashes[j] == h && Arrays.equals(bk.data, bk.offsets[j], bk.offsets[j + 1], pk.data, po, pe)) {
               if (m == li.length) {
                 li = Arrays.copyOf(li, m * 2);
@@ -302,8 +322,42 @@ public final class HashJoinExec extends ExecNode {
     }
   }
 
-  private static int firstLongMatch(long key, Build bt) {
-    for (int j = bt.heads[LongGroupTable.mix(key) & bt.mask]; j >= 0; j = bt.next[j]) {
+  /**
+   * Per probe row, the head of its hash chain, or -1 when the key is null or certainly absent.
+   * Probe keys often come in runs (the lineitem rows of one order): a repeated key reuses the
+   * previous row's head instead of loading it again.
+   */
+  private static int[] chainHeads(long[] pl, RowKeys pk, boolean[] pnull, int n, Build bt) {
+    int[] out = dev.quiver.engine.expr.Scratch.ints(n);
+    int[] heads = bt.heads;
+    int mask = bt.mask;
+    if (pl != null) {
+      long prevKey = 0;
+      int prevHead = -2;
+      for (int i = 0; i < n; i++) {
+        if (pnull != null && pnull[i]) {
+          out[i] = -1;
+          continue;
+        }
+        long key = pl[i];
+        if (prevHead == -2 || key != prevKey) {
+          prevHead = bt.mightMatch(key) ? heads[LongGroupTable.mix(key) & mask] : -1;
+          prevKey = key;
+        }
+        out[i] = prevHead;
+      }
+      return out;
+    }
+    for (int i = 0; i < n; i++) {
+      long h = pk.hashes[i];
+      boolean skip = pnull != null && pnull[i] || !bt.mightMatch(h);
+      out[i] = skip ? -1 : heads[(int) (h ^ (h >>> 32)) & mask];
+    }
+    return out;
+  }
+
+  private static int longMatch(long key, int head, Build bt) {
+    for (int j = head; j >= 0; j = bt.next[j]) {
       if (bt.longKeys[j] == key) {
         return j;
       }
@@ -311,12 +365,12 @@ public final class HashJoinExec extends ExecNode {
     return -1;
   }
 
-  private static int firstMatch(RowKeys pk, int i, Build bt) {
+  private static int match(RowKeys pk, int i, int head, Build bt) {
     long h = pk.hashes[i];
     RowKeys bk = bt.keys;
     int po = pk.offsets[i];
     int pe = pk.offsets[i + 1];
-    for (int j = bt.heads[(int) (h ^ (h >>> 32)) & bt.mask]; j >= 0; j = bt.next[j]) {
+    for (int j = head; j >= 0; j = bt.next[j]) {
       if (bk.hashes[j] == h && Arrays.equals(bk.data, bk.offsets[j], bk.offsets[j + 1], pk.data, po, pe)) {
         return j;
       }
