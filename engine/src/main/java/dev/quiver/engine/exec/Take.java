@@ -262,7 +262,8 @@ public final class Take {
     } else if (dst instanceof BaseLargeVariableWidthVector v) {
       v.allocateNew(Math.max(1, bytes), Math.max(1, n));
     } else if (dst instanceof BaseFixedWidthVector v) {
-      v.allocateNew(Math.max(1, n));
+      // takeInto writes every value (zero for padding) and ORs validity bits into zeroed bytes
+      VecWriter.allocateFixedWidth(v, Math.max(1, n));
     } else {
       dst.setInitialCapacity(Math.max(1, n));
       dst.allocateNew();
@@ -339,10 +340,24 @@ public final class Take {
             MemoryUtil.putLong(to + 8, r < 0 ? 0 : MemoryUtil.getLong(from + 8));
           }
         }
+        case 1 -> {
+          for (int i = 0; i < n; i++) {
+            int r = rows[i];
+            MemoryUtil.putByte(da + i, r < 0 ? 0 : MemoryUtil.getByte(sa + r));
+          }
+        }
+        case 2 -> {
+          for (int i = 0; i < n; i++) {
+            int r = rows[i];
+            MemoryUtil.putShort(da + 2L * i, r < 0 ? 0 : MemoryUtil.getShort(sa + 2L * r));
+          }
+        }
         default -> {
           for (int i = 0; i < n; i++) {
             int r = rows[i];
-            if (r >= 0) {
+            if (r < 0) {
+              MemoryUtil.setMemory(da + (long) w * i, w, (byte) 0);
+            } else {
               MemoryUtil.copyMemory(sa + (long) w * r, da + (long) w * i, w);
             }
           }

@@ -1,5 +1,7 @@
 package dev.quiver.engine.expr;
 
+import java.util.List;
+import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.util.MemoryUtil;
 import org.apache.arrow.vector.BaseFixedWidthVector;
@@ -7,6 +9,7 @@ import org.apache.arrow.vector.BaseLargeVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthViewVector;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.ipc.message.ArrowFieldNode;
 import org.apache.arrow.vector.types.Types.MinorType;
 import org.apache.arrow.vector.types.pojo.Field;
 
@@ -79,7 +82,7 @@ public final class VecWriter {
       }
       default -> { }
     }
-    ((BaseFixedWidthVector) out).allocateNew(n);
+    allocateFixedWidth((BaseFixedWidthVector) out, n);
     long a = ((BaseFixedWidthVector) out).getDataBufferAddress();
     switch (mt) {
       case TINYINT, UINT1 -> {
@@ -134,6 +137,27 @@ public final class VecWriter {
     }
     setValidity(out, vec.nulls, n);
     out.setValueCount(n);
+  }
+
+  /**
+   * Gives {@code v} room for {@code n} values with a zeroed validity bitmap and an uninitialized
+   * data buffer, for callers that write every value. Arrow's {@code allocateNew} zeroes the data
+   * too: for a float64 kernel that is a third of the memory traffic (and the pages it first
+   * touches), spent on bytes overwritten right after. Bit-packed vectors get both zeroed.
+   */
+  public static void allocateFixedWidth(BaseFixedWidthVector v, int n) {
+    if (v instanceof org.apache.arrow.vector.BitVector) {
+      v.allocateNew(n);
+      return;
+    }
+    BufferAllocator allocator = v.getAllocator();
+    long validityBytes = (n + 7L) / 8;
+    try (ArrowBuf validity = allocator.buffer(Math.max(1, validityBytes));
+         ArrowBuf data = allocator.buffer(Math.max(1, (long) n * v.getTypeWidth()))) {
+      validity.setZero(0, validity.capacity());
+      // A non-empty validity buffer is retained as given (not rebuilt from the null count).
+      v.loadFieldBuffers(new ArrowFieldNode(n, 0), List.of(validity, data));
+    }
   }
 
   /** Writes the validity bitmap a byte at a time. */
