@@ -315,6 +315,21 @@ def test_filter_with_nulls_and_passthrough_types(env):
     assert_rows_equal(rows_of(out), [tuple(r) for r in theirs], "filter")
 
 
+@pytest.mark.parametrize("column", ["s", "ls", "dict", "sv", "f1"])
+@pytest.mark.parametrize("op", ["eq", "neq"])
+@pytest.mark.parametrize("literal", ["apple3", "", "é", "ÄÖÜ strasse", "R"])
+def test_filter_on_a_string_constant_matches_duckdb(env, column, op, literal):
+    """Equality with a string constant is decided on the column's buffers for plain utf8
+    columns and through the general kernels for the others: both must agree with DuckDB."""
+    eng, con, _ = env
+    for args in ([col(column), lit("utf8", literal)], [lit("utf8", literal), col(column)]):
+        out = eng.run(plan({"node": "filter", "input": {"node": "scan", "dataset": "r", "columns": ["id", column]},
+                            "predicate": {"expr": "call", "function": op, "args": args}}))
+        sql_op = "=" if op == "eq" else "<>"
+        theirs = con.execute(f"SELECT id FROM r WHERE {column}::VARCHAR {sql_op} ? ORDER BY id", [literal]).fetchall()
+        assert out.column("id").to_pylist() == [r[0] for r in theirs], f"{column} {op} {literal!r}"
+
+
 AGGS = [("count", [], "count(*)"), ("count", ["i32"], "count(i32)"), ("count_distinct", ["s"], "count(DISTINCT s)"),
         ("count_distinct", ["i8"], "count(DISTINCT i8)"),
         ("sum", ["i32"], "sum(i32)"), ("sum", ["u32"], "sum(u32)"), ("sum", ["f64"], "sum(f64)"),

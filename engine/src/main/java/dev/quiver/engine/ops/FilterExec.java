@@ -11,6 +11,7 @@ import dev.quiver.engine.plan.PlanException;
 import dev.quiver.engine.types.TypeKind;
 import dev.quiver.engine.types.TypeNames;
 import java.util.List;
+import org.apache.arrow.memory.util.MemoryUtil;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -22,6 +23,8 @@ public final class FilterExec extends ExecNode {
   private final PhysicalExpr predicate;
   /** The predicate's top-level AND terms, applied one after another on shrinking selections. */
   private final List<PhysicalExpr> conjuncts;
+  /** Per conjunct: a string column compared with a constant, matched on Arrow's buffers; or null. */
+  private final StringConstantMatch[] direct;
 
   public FilterExec(ExecNode child, PhysicalExpr predicate) {
     TypeKind k = TypeKind.of(predicate.type());
@@ -33,6 +36,68 @@ public final class FilterExec extends ExecNode {
     this.predicate = predicate;
     this.conjuncts = new java.util.ArrayList<>();
     flatten(predicate, conjuncts);
+    this.direct = new StringConstantMatch[conjuncts.size()];
+    for (int i = 0; i < direct.length; i++) {
+      direct[i] = StringConstantMatch.of(conjuncts.get(i));
+    }
+  }
+
+  /**
+   * {@code column = 'literal'} (or {@code <>}) on a utf8/binary column, decided from the column's
+   * offsets and bytes in place: the general path first copies every row's bytes into a chunk
+   * (TPC-H Q10's {@code l_returnflag = 'R'} spent most of its filter time doing so). Null rows
+   * never pass, as in SQL.
+   */
+  private record StringConstantMatch(int column, byte[] literal, boolean negate) {
+    static StringConstantMatch of(PhysicalExpr term) {
+      if (!(term instanceof PhysicalExpr.CallExpr c) || c.args().size() != 2
+          || !(c.name().equals("eq") || c.name().equals("neq"))) {
+        return null;
+      }
+      PhysicalExpr a = c.args().get(0);
+      PhysicalExpr b = c.args().get(1);
+      if (a instanceof PhysicalExpr.LiteralExpr) {
+        PhysicalExpr t = a;
+        a = b;
+        b = t;
+      }
+      if (!(a instanceof PhysicalExpr.ColumnRef col) || !(b instanceof PhysicalExpr.LiteralExpr lit)
+          || !TypeKind.of(col.type()).isBytes() || lit.value() == null) {
+        return null;
+      }
+      byte[] bytes = lit.value() instanceof String str
+          ? str.getBytes(java.nio.charset.StandardCharsets.UTF_8)
+          : lit.value() instanceof byte[] raw ? raw : null;
+      return bytes == null ? null : new StringConstantMatch(col.index(), bytes, c.name().equals("neq"));
+    }
+
+    /** Rows of {@code cur} that match, written to {@code sel}; -1 when the column's layout is not plain. */
+    int select(Batch cur, int[] sel) {
+      if (cur.dictionary(column) != null
+          || !(cur.column(column) instanceof org.apache.arrow.vector.BaseVariableWidthVector v)) {
+        return -1;
+      }
+      long oa = v.getOffsetBufferAddress();
+      long da = v.getDataBufferAddress();
+      long va = v.getValidityBufferAddress();
+      boolean nullable = cur.mayHaveNulls(column);
+      int[] rows = cur.rows();
+      int m = cur.count();
+      int len = literal.length;
+      int k = 0;
+      for (int i = 0; i < m; i++) {
+        int r = rows[i];
+        int start = MemoryUtil.getInt(oa + 4L * r);
+        boolean equal = MemoryUtil.getInt(oa + 4L * r + 4) - start == len;
+        for (int q = 0; equal && q < len; q++) {
+          equal = MemoryUtil.getByte(da + start + q) == literal[q];
+        }
+        boolean valid = !nullable || (MemoryUtil.getByte(va + (r >>> 3)) & (1 << (r & 7))) != 0;
+        sel[k] = r;
+        k += valid && equal != negate ? 1 : 0;
+      }
+      return k;
+    }
   }
 
   private static void flatten(PhysicalExpr e, List<PhysicalExpr> out) {
@@ -76,15 +141,20 @@ public final class FilterExec extends ExecNode {
           Batch cur = b;
           // Rows failing (or null for) one conjunct are dropped before the next one is evaluated,
           // so later terms only look at the survivors (same result as AND, far less work).
-          for (PhysicalExpr term : conjuncts) {
+          for (int t = 0; t < conjuncts.size(); t++) {
             int m = cur.count();
             if (m == 0) {
               break;
             }
-            Vec v = term.evaluate(cur);
-            int[] rows = cur.rows();
             int[] sel = dev.quiver.engine.expr.Scratch.ints(m);
-            int k = 0;
+            int k = direct[t] == null ? -1 : direct[t].select(cur, sel);
+            if (k >= 0) {
+              cur = cur.withSelection(sel, k);
+              continue;
+            }
+            k = 0;
+            Vec v = conjuncts.get(t).evaluate(cur);
+            int[] rows = cur.rows();
             if (v instanceof BoolVec p) {
               boolean[] val = p.values;
               boolean[] nul = p.nulls;
