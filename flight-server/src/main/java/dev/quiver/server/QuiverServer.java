@@ -78,7 +78,7 @@ public final class QuiverServer implements AutoCloseable {
         // the socket writer every 64 KiB; megabyte batches want a deeper socket queue.
         b.withChildOption(io.netty.channel.ChannelOption.WRITE_BUFFER_WATER_MARK,
             new io.netty.channel.WriteBufferWaterMark(1 << 20, 4 << 20));
-        DecodeFailureInterceptor.install(b);
+        DecodeFailureInterceptor.install(b, pool);
         // gRPC wants the channel type and both event loop groups together; they are ours to
         // shut down after the server (see drainAndClose).
         b.channelType(DirectWriteServerChannel.class)

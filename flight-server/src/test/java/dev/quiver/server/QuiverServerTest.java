@@ -28,6 +28,7 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.ListVector;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
@@ -270,6 +271,104 @@ class QuiverServerTest {
         }
         assertTrue(back, "the cancelled stream kept references to the dataset's buffers");
       }
+    }
+  }
+
+  /**
+   * A client that refuses an answer (here: one larger than its message limit), or stops reading
+   * a query's answer, cancels the call while gRPC still holds the answer's buffers. Regression: the call's resources were released
+   * on gRPC's cancel notification, which can come before Netty drops the queued answer; the
+   * query allocator was then closed under buffers Netty released afterwards, that release failed
+   * half-way, and the exchange's input (or the query's output) stayed allocated. A race between
+   * two threads, hence the rounds; a list column, because nested columns reach the answer
+   * shared with the query's allocator rather than moved into it.
+   */
+  @Test
+  void answersTheClientRefusesAreReleased(EngineMemory memory) throws Exception {
+    Schema lists = new Schema(List.of(new Field("l", FieldType.nullable(new ArrowType.List()),
+        List.of(new Field("item", FieldType.nullable(new ArrowType.Int(64, true)), null)))));
+    try (Harness h = new Harness(memory);
+        FlightClient small = FlightClient.builder(h.clientMemory,
+            Location.forGrpcInsecure("127.0.0.1", h.server.port()))
+            .maxInboundMessageSize(1 << 20).build();
+        VectorSchemaRoot root = VectorSchemaRoot.create(lists, h.clientMemory)) {
+      fillLists(root, 1 << 18, 4); // 8 MiB of values, eight times the client's limit
+      FlightClient.ClientStreamListener upload =
+          h.client.startPut(FlightDescriptor.path("lists"), root, new AsyncPutListener());
+      upload.putNext();
+      upload.completed();
+      upload.getResult();
+      Ticket scan = h.client.getInfo(FlightDescriptor.command(
+          "{\"version\":1,\"plan\":{\"node\":\"scan\",\"dataset\":\"lists\"}}".getBytes()))
+          .getEndpoints().get(0).getTicket();
+      for (int round = 0; round < 20; round++) {
+        try (FlightClient.ExchangeReaderWriter rw =
+                 small.doExchange(FlightDescriptor.command(IDENTITY.getBytes()))) {
+          rw.getWriter().start(root);
+          rw.getWriter().putNext();
+          rw.getWriter().completed();
+          assertRefused(() -> rw.getReader().next());
+        } catch (FlightRuntimeException closing) {
+          assertEquals(FlightStatusCode.RESOURCE_EXHAUSTED, closing.status().code());
+        }
+        awaitServerIdle(h, memory, "DoExchange round " + round);
+        try (FlightStream stream = small.getStream(scan)) {
+          assertTrue(stream.next());
+          stream.cancel("the client stops reading", null);
+        } catch (FlightRuntimeException closing) {
+          assertEquals(FlightStatusCode.CANCELLED, closing.status().code());
+        }
+        awaitServerIdle(h, memory, "DoGet round " + round);
+      }
+    }
+  }
+
+  private static void assertRefused(org.junit.jupiter.api.function.Executable read) {
+    FlightRuntimeException refused = assertThrows(FlightRuntimeException.class, read);
+    assertEquals(FlightStatusCode.RESOURCE_EXHAUSTED, refused.status().code(),
+        refused.getMessage());
+  }
+
+  /** {@code rows} lists of {@code width} consecutive longs each. */
+  private static void fillLists(VectorSchemaRoot root, int rows, int width) {
+    ListVector l = (ListVector) root.getVector("l");
+    l.allocateNew();
+    BigIntVector items = (BigIntVector) l.getDataVector();
+    items.allocateNew(rows * width);
+    for (int i = 0; i < rows * width; i++) {
+      items.set(i, i);
+    }
+    items.setValueCount(rows * width);
+    for (int i = 0; i < rows; i++) {
+      l.startNewValue(i);
+      l.endValue(i, width);
+    }
+    l.setValueCount(rows);
+    root.setRowCount(rows);
+  }
+
+  /**
+   * Waits until no stream runs and every allocator but the datasets' and the test client's is
+   * empty: what a call held (its own allocators, Flight's transport allocator) is released.
+   */
+  private static void awaitServerIdle(Harness h, EngineMemory memory, String context)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (true) {
+      long held = 0;
+      for (BufferAllocator a : memory.root().getChildAllocators()) {
+        if (a != h.clientMemory && !a.getName().startsWith("dataset:")) {
+          held += a.getAllocatedMemory();
+        }
+      }
+      if (h.server.activeStreams() == 0 && held == 0) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(context + ": calls still hold " + held + " bytes, active "
+            + "streams " + h.server.activeStreams() + "\n" + memory.describe());
+      }
+      Thread.sleep(10);
     }
   }
 
