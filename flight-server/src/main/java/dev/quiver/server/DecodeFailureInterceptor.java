@@ -65,6 +65,8 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
     return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(delegate) {
       private boolean failed;
       private boolean sawSchema;
+      /** The vectors this call's batches load into, once its schema message passed. */
+      private LoadGuard.StreamLayout layout;
 
       @Override
       public void onMessage(Q message) {
@@ -79,15 +81,26 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
             note.reset();
             throw why != null ? why : new IllegalArgumentException("undecodable FlightData");
           }
-          if (note.headerType == GuardedMarshaller.SCHEMA) {
+          byte type = note.headerType;
+          var header = note.header;
+          note.reset();
+          if (type == GuardedMarshaller.SCHEMA) {
             // Arrow's stream reader would replace its root and strand the first one's buffers.
             if (sawSchema) {
               throw new IllegalArgumentException("a second schema message in one stream");
             }
             sawSchema = true;
+          } else if (layout != null && (type == GuardedMarshaller.RECORD_BATCH
+              || type == GuardedMarshaller.DICTIONARY_BATCH)) {
+            // Arrow sizes vectors from the batch's declared lengths and offsets when it loads
+            // it, before any check on the loaded batch could run.
+            LoadGuard.check(layout, header, message);
           }
-          note.reset();
           super.onMessage(message);
+          if (type == GuardedMarshaller.SCHEMA) {
+            // After Arrow's reader accepted the schema, so that its refusals keep their words.
+            layout = LoadGuard.layoutOf(header);
+          }
         } catch (RuntimeException | OutOfMemoryError e) {
           // An OutOfMemoryError here is Arrow sizing an array from a length in the client's
           // bytes ("Requested array size exceeds VM limit"): nothing was allocated, refuse it.
