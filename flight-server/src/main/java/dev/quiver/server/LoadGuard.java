@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.vector.BufferLayout;
 import org.apache.arrow.vector.TypeLayout;
@@ -94,6 +95,7 @@ final class LoadGuard {
     List<Field> fields;
     org.apache.arrow.flatbuf.RecordBatch rb;
     String what;
+    refuseCompressed(meta);
     if (meta.headerType() == org.apache.arrow.flatbuf.MessageHeader.RecordBatch) {
       rb = (org.apache.arrow.flatbuf.RecordBatch)
           meta.getMessage().header(new org.apache.arrow.flatbuf.RecordBatch());
@@ -110,17 +112,34 @@ final class LoadGuard {
       fields = List.of(values);
       what = "dictionary " + db.id() + " of column";
     }
-    if (rb.compression() != null) {
-      // The buffers hold compressed bytes: neither their lengths nor their values are what
-      // Arrow loads.
-      return;
-    }
     Walk walk = new Walk(rb, bodyOf(message), what);
     for (Field f : fields) {
       walk.vector(f, new Count(rb.length(), "the batch has " + rb.length() + " rows"),
           f.getName());
     }
     walk.consumedAll();
+  }
+
+  /**
+   * Compressed bodies are refused: Arrow Java decompresses each buffer into an allocation of the
+   * size its first 8 bytes claim, so a few bytes may stand for any amount of memory, and the
+   * offsets that size the vectors are only readable after that. (Uploads were documented as
+   * uncompressed; Arrow Java decompresses them when arrow-compression is on the class path.)
+   */
+  private static void refuseCompressed(MessageMetadataResult meta) {
+    org.apache.arrow.flatbuf.RecordBatch rb;
+    if (meta.headerType() == org.apache.arrow.flatbuf.MessageHeader.RecordBatch) {
+      rb = (org.apache.arrow.flatbuf.RecordBatch)
+          meta.getMessage().header(new org.apache.arrow.flatbuf.RecordBatch());
+    } else {
+      rb = ((org.apache.arrow.flatbuf.DictionaryBatch)
+          meta.getMessage().header(new org.apache.arrow.flatbuf.DictionaryBatch())).data();
+    }
+    if (rb.compression() != null) {
+      String codec = org.apache.arrow.flatbuf.CompressionType.name(rb.compression().codec());
+      throw CallStatus.UNIMPLEMENTED.withDescription("compressed IPC bodies (" + codec + ") are"
+          + " not accepted in uploads: send uncompressed batches").toRuntimeException();
+    }
   }
 
   /**
