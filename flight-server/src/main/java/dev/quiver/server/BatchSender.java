@@ -2,16 +2,20 @@ package dev.quiver.server;
 
 import java.io.IOException;
 import java.lang.reflect.Field;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import org.apache.arrow.compression.CommonsCompressionFactory;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
+import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.compression.CompressionCodec;
 import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.ipc.message.IpcOption;
 
 /**
@@ -27,7 +31,8 @@ import org.apache.arrow.vector.ipc.message.IpcOption;
  * compresses. To send the batches of an immutable dataset without copying them into a transport
  * root, and to compress, the sender swaps the listener's {@code VectorUnloader} (a protected
  * field of {@code OutboundStreamListenerImpl}) per batch. The unloader only retains the batch's
- * buffers; gRPC releases them after writing (see {@link CallTracker}).
+ * buffers, through views the call counts ({@link CallLifetime#hold}): gRPC releases them after
+ * writing or dropping them, and the call's resources are closed only after that.
  */
 public final class BatchSender {
   private static final ClassValue<Field> UNLOADER_FIELD = new ClassValue<>() {
@@ -56,6 +61,8 @@ public final class BatchSender {
   private boolean finished;
   /** Set when the call's interceptor refused an input message and closed the call. */
   private final FlightStreams.InputState input;
+  /** Counts the buffers gRPC holds, so that the call's resources outlive them (null: none). */
+  private final CallLifetime lifetime;
 
   /**
    * Must be created on the thread gRPC called the producer on (it installs the stream handlers).
@@ -68,6 +75,7 @@ public final class BatchSender {
     this.tracker = tracker;
     this.aborted = aborted;
     this.input = FlightStreams.inputState();
+    this.lifetime = CallLifetime.KEY.get();
     if (tracker != null && codec != null) {
       tracker.compression(compression.name());
     }
@@ -94,16 +102,54 @@ public final class BatchSender {
   /** Sends one batch, waiting for the client to keep up first. */
   public void send(VectorSchemaRoot batch) {
     awaitReady();
-    try {
-      UNLOADER_FIELD.get(listener.getClass())
-          .set(listener, new VectorUnloader(batch, true, codec, true));
-    } catch (IllegalAccessException e) {
-      throw new IllegalStateException("cannot set the Flight listener's unloader", e);
+    if (lifetime == null) {
+      setUnloader(new VectorUnloader(batch, true, codec, true));
+      listener.putNext();
+    } else {
+      ArrowRecordBatch unloaded = new VectorUnloader(batch, true, codec, true).getRecordBatch();
+      // Each view takes over one of the batch's references, so the batch is not closed.
+      List<ArrowBuf> views = new ArrayList<>(unloaded.getBuffers().size());
+      for (ArrowBuf b : unloaded.getBuffers()) {
+        views.add(lifetime.hold(b));
+      }
+      try {
+        setUnloader(new HeldUnloader(batch, unloaded, views));
+        listener.putNext();
+      } finally {
+        // gRPC holds its own references to the views by now, if it took the message.
+        views.forEach(ArrowBuf::close);
+      }
     }
-    listener.putNext();
     if (tracker != null) {
       tracker.addRows(batch.getRowCount());
       tracker.addBytes(bodyBytes(batch));
+    }
+  }
+
+  private void setUnloader(VectorUnloader unloader) {
+    try {
+      UNLOADER_FIELD.get(listener.getClass()).set(listener, unloader);
+    } catch (IllegalAccessException e) {
+      throw new IllegalStateException("cannot set the Flight listener's unloader", e);
+    }
+  }
+
+  /** Hands Flight a batch over the held views instead of the vectors' own buffers. */
+  private static final class HeldUnloader extends VectorUnloader {
+    private final ArrowRecordBatch unloaded;
+    private final List<ArrowBuf> views;
+
+    HeldUnloader(VectorSchemaRoot root, ArrowRecordBatch unloaded, List<ArrowBuf> views) {
+      super(root);
+      this.unloaded = unloaded;
+      this.views = views;
+    }
+
+    /** Retains the views for Flight's message, which releases them once gRPC took its own. */
+    @Override
+    public ArrowRecordBatch getRecordBatch() {
+      return new ArrowRecordBatch(unloaded.getLength(), unloaded.getNodes(), views,
+          unloaded.getBodyCompression(), unloaded.getVariadicBufferCounts(), true, true);
     }
   }
 

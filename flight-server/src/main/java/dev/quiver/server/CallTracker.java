@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * dataset or allocator that owns them earlier would report a leak or free memory under Netty.
  * Flight calls {@link #onCallCompleted} when the status is merely queued, which is too early;
  * resources handed to {@link #closeAfterCall} are released by the call's {@link CallLifetime}
- * once gRPC reports the stream closed (without it, at {@code onCallCompleted}).
+ * once gRPC reports the stream closed and has released every buffer sent (without it, at
+ * {@code onCallCompleted}).
  */
 public final class CallTracker implements FlightServerMiddleware {
   public static final Key<CallTracker> KEY = Key.of("quiver.call-tracker");

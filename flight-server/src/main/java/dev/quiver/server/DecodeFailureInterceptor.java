@@ -9,6 +9,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import java.util.concurrent.Executor;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.grpc.ServerInterceptorAdapter;
 import org.apache.arrow.flight.grpc.StatusUtils;
@@ -29,9 +30,19 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
   private final ThreadLocal<GuardedMarshaller.ParseNote> parseNotes =
       ThreadLocal.withInitial(GuardedMarshaller.ParseNote::new);
 
-  /** Installs this interceptor and the guarded marshallers that report to it. */
-  static void install(io.grpc.netty.NettyServerBuilder builder) {
-    DecodeFailureInterceptor interceptor = new DecodeFailureInterceptor();
+  /** Closes call resources that gRPC's transport outlived (see {@link CallLifetime}). */
+  private final Executor releaser;
+
+  private DecodeFailureInterceptor(Executor releaser) {
+    this.releaser = releaser;
+  }
+
+  /**
+   * Installs this interceptor and the guarded marshallers that report to it; {@code releaser}
+   * closes the resources of calls whose last outbound buffer gRPC released after the call ended.
+   */
+  static void install(io.grpc.netty.NettyServerBuilder builder, Executor releaser) {
+    DecodeFailureInterceptor interceptor = new DecodeFailureInterceptor(releaser);
     builder.intercept(interceptor);
     GuardedMarshaller.install(builder, interceptor.parseNotes);
   }
@@ -43,7 +54,7 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     CloseOnce<Q, R> guarded = new CloseOnce<>(call);
     FlightStreams.InputState input = new FlightStreams.InputState();
-    CallLifetime lifetime = new CallLifetime();
+    CallLifetime lifetime = new CallLifetime(releaser);
     var middleware = ServerInterceptorAdapter.SERVER_MIDDLEWARE_KEY.get();
     if (middleware != null && middleware.get(CallTracker.KEY) instanceof CallTracker tracker) {
       tracker.lifetime(lifetime);
@@ -54,6 +65,8 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
     return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(delegate) {
       private boolean failed;
       private boolean sawSchema;
+      /** The vectors this call's batches load into, once its schema message passed. */
+      private LoadGuard.StreamLayout layout;
 
       @Override
       public void onMessage(Q message) {
@@ -68,15 +81,26 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
             note.reset();
             throw why != null ? why : new IllegalArgumentException("undecodable FlightData");
           }
-          if (note.headerType == GuardedMarshaller.SCHEMA) {
+          byte type = note.headerType;
+          var header = note.header;
+          note.reset();
+          if (type == GuardedMarshaller.SCHEMA) {
             // Arrow's stream reader would replace its root and strand the first one's buffers.
             if (sawSchema) {
               throw new IllegalArgumentException("a second schema message in one stream");
             }
             sawSchema = true;
+          } else if (layout != null && (type == GuardedMarshaller.RECORD_BATCH
+              || type == GuardedMarshaller.DICTIONARY_BATCH)) {
+            // Arrow sizes vectors from the batch's declared lengths and offsets when it loads
+            // it, before any check on the loaded batch could run.
+            LoadGuard.check(layout, header, message);
           }
-          note.reset();
           super.onMessage(message);
+          if (type == GuardedMarshaller.SCHEMA) {
+            // After Arrow's reader accepted the schema, so that its refusals keep their words.
+            layout = LoadGuard.layoutOf(header);
+          }
         } catch (RuntimeException | OutOfMemoryError e) {
           // An OutOfMemoryError here is Arrow sizing an array from a length in the client's
           // bytes ("Requested array size exceeds VM limit"): nothing was allocated, refuse it.
@@ -175,7 +199,8 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
     @Override
     public synchronized void sendMessage(R message) {
       if (closed) {
-        closeQuietly(message);
+        // Not closed here: Flight closes every ArrowMessage it sends once this returns, and a
+        // second close would release the batch's buffers twice.
         return;
       }
       super.sendMessage(message);

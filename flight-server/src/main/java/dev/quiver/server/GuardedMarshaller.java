@@ -46,10 +46,13 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
     RuntimeException failure;
     /** The IPC header type of the message (NONE when it had no IPC header). */
     byte headerType;
+    /** The message's IPC header (null when it had none). */
+    MessageMetadataResult header;
 
     void reset() {
       failure = null;
       headerType = NONE;
+      header = null;
     }
   }
 
@@ -71,7 +74,7 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
     if (stream.markSupported()) {
       stream.mark(Integer.MAX_VALUE);
       try {
-        note.headerType = check(stream);
+        note.headerType = check(stream, note);
       } catch (IOException | RuntimeException e) {
         note.failure = new IllegalArgumentException("invalid FlightData: " + describe(e), e);
         return null;
@@ -103,7 +106,7 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
    * that is not a batch (schema, header-less or tensor message) or of a batch whose header it
    * cannot apply: all of those are refused here, before anything is allocated.
    */
-  private static byte check(InputStream stream) throws IOException {
+  private static byte check(InputStream stream, ParseNote note) throws IOException {
     CodedInputStream in = CodedInputStream.newInstance(stream);
     in.setSizeLimit(Integer.MAX_VALUE);
     MessageMetadataResult meta = null;
@@ -138,6 +141,7 @@ final class GuardedMarshaller<T> implements MethodDescriptor.Marshaller<T> {
       throw new IllegalArgumentException("IPC metadata version " + version + " is unknown");
     }
     byte type = meta.headerType();
+    note.header = meta;
     switch (type) {
       case NONE, SCHEMA -> {
         if (bodySize > 0) {

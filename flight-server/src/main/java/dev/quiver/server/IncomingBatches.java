@@ -23,13 +23,15 @@ import org.apache.arrow.vector.validate.ValidateVectorDataVisitor;
 /**
  * Checks a batch decoded from a client's bytes before anything computes on it.
  *
- * <p>Arrow Java loads an IPC record batch without checking that its buffers match its lengths:
- * a 10-row int32 column may arrive with a 4-byte data buffer or offsets that point past the
- * string data. The engine's kernels read Arrow memory without bounds checks (that is what makes
- * them fast), so such a batch could read outside its buffers and crash the server. Every batch
- * that enters through DoPut or DoExchange therefore has its flat vectors checked (buffer sizes,
- * offsets monotonic and in range, UTF-8) and every dictionary index checked against its
- * dictionary; a failure is the client's error, INVALID_ARGUMENT, naming the column.
+ * <p>Arrow Java loads an IPC record batch without checking its contents: offsets may point past
+ * the string data or descend, dictionary indices may point past the dictionary ({@link
+ * LoadGuard} has refused, before the load, buffers too short for the lengths Arrow sets, which
+ * Arrow would have grown instead). The engine's kernels read Arrow memory without bounds checks
+ * (that is what makes them fast), so such a batch could read outside its buffers and crash the
+ * server. Every batch that enters through DoPut or DoExchange therefore has its flat vectors
+ * checked (buffer sizes, offsets monotonic and in range, UTF-8) and every dictionary index
+ * checked against its dictionary; a failure is the client's error, INVALID_ARGUMENT, naming the
+ * column.
  *
  * <p>Cost: O(rows) over offsets and dictionary indices only; fixed-width columns are checked in
  * O(1) per buffer.
@@ -136,8 +138,9 @@ final class IncomingBatches {
           + " entries");
     }
     long childCount = v.getChildrenFromFields().get(0).getValueCount();
-    // Null entries too (as Arrow C++ validates): Arrow Java sizes the child data it writes out
-    // from every entry, so a null entry declaring 16M values made a 14 KB upload answer 68 MB.
+    // Null entries too (as Arrow C++ validates): Arrow Java sizes the child from every entry.
+    // LoadGuard refuses such entries before the load already; this keeps the invariant the
+    // writers rely on stated where the batch is accepted.
     for (int i = 0; i < n; i++) {
       long off = large ? offsets.getLong((long) i * 8) : offsets.getInt((long) i * 4);
       long size = large ? sizes.getLong((long) i * 8) : sizes.getInt((long) i * 4);

@@ -32,19 +32,23 @@ public final class QuiverServer implements AutoCloseable {
   private final QuiverProducer producer;
   private final BufferAllocator transport;
   private final ExecutorService streamPool;
+  /** Runs gRPC's call callbacks and Flight's handlers. */
+  private final ExecutorService callbacks;
   private final List<EventLoopGroup> eventLoops;
   private final Location location;
   private final Duration drainTimeout;
   private boolean closed;
 
   private QuiverServer(FlightServer server, QuiverProducer producer, BufferAllocator transport,
-      ExecutorService streamPool, List<EventLoopGroup> eventLoops, Location location,
+      ExecutorService streamPool, ExecutorService callbacks, List<EventLoopGroup> eventLoops,
+      Location location,
       Duration drainTimeout) {
     this.eventLoops = eventLoops;
     this.server = server;
     this.producer = producer;
     this.transport = transport;
     this.streamPool = streamPool;
+    this.callbacks = callbacks;
     this.location = location;
     this.drainTimeout = drainTimeout;
   }
@@ -63,6 +67,10 @@ public final class QuiverServer implements AutoCloseable {
     EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, daemonThreads("quiver-io-"),
         NioIoHandler.newFactory());
     ExecutorService pool = Executors.newCachedThreadPool(daemonThreads("quiver-stream-"));
+    // Ours rather than Flight's default, which Flight shuts down when the drain starts: the
+    // completion or cancel of a call still running then could not be delivered, and the call
+    // never released what it held.
+    ExecutorService callbacks = Executors.newCachedThreadPool(daemonThreads("quiver-grpc-"));
     try {
       QuiverProducer producer = new QuiverProducer(memory, catalog, executor, transport, pool,
           config.partitionBytes());
@@ -78,7 +86,7 @@ public final class QuiverServer implements AutoCloseable {
         // the socket writer every 64 KiB; megabyte batches want a deeper socket queue.
         b.withChildOption(io.netty.channel.ChannelOption.WRITE_BUFFER_WATER_MARK,
             new io.netty.channel.WriteBufferWaterMark(1 << 20, 4 << 20));
-        DecodeFailureInterceptor.install(b);
+        DecodeFailureInterceptor.install(b, pool);
         // gRPC wants the channel type and both event loop groups together; they are ours to
         // shut down after the server (see drainAndClose).
         b.channelType(DirectWriteServerChannel.class)
@@ -89,6 +97,7 @@ public final class QuiverServer implements AutoCloseable {
           .middleware(CallTracker.KEY, new CallTracker.Factory())
           .maxInboundMessageSize(config.maxMessageBytes())
           .backpressureThreshold(config.backpressureBytes())
+          .executor(callbacks)
           .transportHint("grpc.builderConsumer", netty);
       if (config.authEnabled()) {
         builder.headerAuthenticator(new TokenAuthenticator(config.tokens(), config.users()));
@@ -106,10 +115,11 @@ public final class QuiverServer implements AutoCloseable {
           : Location.forGrpcInsecure(config.host(), server.getPort());
       LOG.info("serving {} (tls={}, auth={}, datasets={})", actual.getUri(),
           config.tlsEnabled(), config.authEnabled(), catalog.size());
-      return new QuiverServer(server, producer, transport, pool, List.of(boss, workers), actual,
-          config.drainTimeout());
+      return new QuiverServer(server, producer, transport, pool, callbacks, List.of(boss, workers),
+          actual, config.drainTimeout());
     } catch (IOException | RuntimeException e) {
       pool.shutdownNow();
+      callbacks.shutdownNow();
       boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       transport.close();
@@ -160,6 +170,11 @@ public final class QuiverServer implements AutoCloseable {
       producer.abortStreams();
     }
     server.close();
+    // The calls gRPC ended last may still have their completion queued here.
+    callbacks.shutdown();
+    if (!callbacks.awaitTermination(5, TimeUnit.SECONDS)) {
+      callbacks.shutdownNow();
+    }
     streamPool.shutdown();
     if (!streamPool.awaitTermination(5, TimeUnit.SECONDS)) {
       streamPool.shutdownNow();

@@ -28,6 +28,7 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.ListVector;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
@@ -176,6 +177,71 @@ class QuiverServerTest {
     }
   }
 
+  /**
+   * A drain lets a running call finish: gRPC must still deliver its messages, half-close and
+   * completion. Regression: Flight's own executor, which delivers them, was shut down as the
+   * drain began, so what the client sent afterwards never reached the handler, and a call that
+   * completed just before the drain could leave its memory (16 KB of transport) unreleased.
+   */
+  @Test
+  void aDrainLetsARunningExchangeFinish(EngineMemory memory) throws Exception {
+    try (Harness h = new Harness(memory);
+        VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, h.clientMemory)) {
+      List<String> got = new ArrayList<>();
+      java.util.concurrent.CompletableFuture<Long> drain;
+      try (FlightClient.ExchangeReaderWriter rw =
+               h.client.doExchange(FlightDescriptor.command(IDENTITY.getBytes()))) {
+        rw.getWriter().start(root);
+        fill(root, 0, 500);
+        rw.getWriter().putNext();
+        assertTrue(rw.getReader().next());
+        collect(rw.getReader().getRoot(), got);
+        drain = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          long start = System.nanoTime();
+          try {
+            h.server.drainAndClose(Duration.ofSeconds(5));
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+          return (System.nanoTime() - start) / 1_000_000;
+        });
+        awaitRefusingNewCalls(h);
+        fill(root, 500, 500);
+        rw.getWriter().putNext();
+        assertTrue(rw.getReader().next());
+        collect(rw.getReader().getRoot(), got);
+        rw.getWriter().completed();
+        assertFalse(rw.getReader().next());
+      }
+      assertEquals(expected(2, 500), got);
+      long ms = drain.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertTrue(ms < 4000, "the drain waited " + ms + " ms for a call that had finished");
+    }
+  }
+
+  private static void collect(VectorSchemaRoot out, List<String> into) {
+    for (int i = 0; i < out.getRowCount(); i++) {
+      into.add(out.getVector("id").getObject(i) + "|" + out.getVector("s").getObject(i));
+    }
+  }
+
+  /** Waits until the server refuses new calls, i.e. its drain has begun. */
+  private static void awaitRefusingNewCalls(Harness h) throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      try (FlightClient probe = FlightClient.builder(h.clientMemory,
+          Location.forGrpcInsecure("127.0.0.1", h.server.port())).build()) {
+        probe.listActions().forEach(a -> { });
+      } catch (FlightRuntimeException refused) {
+        return;
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      Thread.sleep(10);
+    }
+    throw new AssertionError("the server never began to drain");
+  }
+
   @Test
   void failuresMapToFlightStatusesAndLeaveNothingBehind(EngineMemory memory) throws Exception {
     try (Harness h = new Harness(memory, 1 << 20, 64L << 20)) {
@@ -270,6 +336,104 @@ class QuiverServerTest {
         }
         assertTrue(back, "the cancelled stream kept references to the dataset's buffers");
       }
+    }
+  }
+
+  /**
+   * A client that refuses an answer (here: one larger than its message limit), or stops reading
+   * a query's answer, cancels the call while gRPC still holds the answer's buffers. Regression: the call's resources were released
+   * on gRPC's cancel notification, which can come before Netty drops the queued answer; the
+   * query allocator was then closed under buffers Netty released afterwards, that release failed
+   * half-way, and the exchange's input (or the query's output) stayed allocated. A race between
+   * two threads, hence the rounds; a list column, because nested columns reach the answer
+   * shared with the query's allocator rather than moved into it.
+   */
+  @Test
+  void answersTheClientRefusesAreReleased(EngineMemory memory) throws Exception {
+    Schema lists = new Schema(List.of(new Field("l", FieldType.nullable(new ArrowType.List()),
+        List.of(new Field("item", FieldType.nullable(new ArrowType.Int(64, true)), null)))));
+    try (Harness h = new Harness(memory);
+        FlightClient small = FlightClient.builder(h.clientMemory,
+            Location.forGrpcInsecure("127.0.0.1", h.server.port()))
+            .maxInboundMessageSize(1 << 20).build();
+        VectorSchemaRoot root = VectorSchemaRoot.create(lists, h.clientMemory)) {
+      fillLists(root, 1 << 18, 4); // 8 MiB of values, eight times the client's limit
+      FlightClient.ClientStreamListener upload =
+          h.client.startPut(FlightDescriptor.path("lists"), root, new AsyncPutListener());
+      upload.putNext();
+      upload.completed();
+      upload.getResult();
+      Ticket scan = h.client.getInfo(FlightDescriptor.command(
+          "{\"version\":1,\"plan\":{\"node\":\"scan\",\"dataset\":\"lists\"}}".getBytes()))
+          .getEndpoints().get(0).getTicket();
+      for (int round = 0; round < 20; round++) {
+        try (FlightClient.ExchangeReaderWriter rw =
+                 small.doExchange(FlightDescriptor.command(IDENTITY.getBytes()))) {
+          rw.getWriter().start(root);
+          rw.getWriter().putNext();
+          rw.getWriter().completed();
+          assertRefused(() -> rw.getReader().next());
+        } catch (FlightRuntimeException closing) {
+          assertEquals(FlightStatusCode.RESOURCE_EXHAUSTED, closing.status().code());
+        }
+        awaitServerIdle(h, memory, "DoExchange round " + round);
+        try (FlightStream stream = small.getStream(scan)) {
+          assertTrue(stream.next());
+          stream.cancel("the client stops reading", null);
+        } catch (FlightRuntimeException closing) {
+          assertEquals(FlightStatusCode.CANCELLED, closing.status().code());
+        }
+        awaitServerIdle(h, memory, "DoGet round " + round);
+      }
+    }
+  }
+
+  private static void assertRefused(org.junit.jupiter.api.function.Executable read) {
+    FlightRuntimeException refused = assertThrows(FlightRuntimeException.class, read);
+    assertEquals(FlightStatusCode.RESOURCE_EXHAUSTED, refused.status().code(),
+        refused.getMessage());
+  }
+
+  /** {@code rows} lists of {@code width} consecutive longs each. */
+  private static void fillLists(VectorSchemaRoot root, int rows, int width) {
+    ListVector l = (ListVector) root.getVector("l");
+    l.allocateNew();
+    BigIntVector items = (BigIntVector) l.getDataVector();
+    items.allocateNew(rows * width);
+    for (int i = 0; i < rows * width; i++) {
+      items.set(i, i);
+    }
+    items.setValueCount(rows * width);
+    for (int i = 0; i < rows; i++) {
+      l.startNewValue(i);
+      l.endValue(i, width);
+    }
+    l.setValueCount(rows);
+    root.setRowCount(rows);
+  }
+
+  /**
+   * Waits until no stream runs and every allocator but the datasets' and the test client's is
+   * empty: what a call held (its own allocators, Flight's transport allocator) is released.
+   */
+  private static void awaitServerIdle(Harness h, EngineMemory memory, String context)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (true) {
+      long held = 0;
+      for (BufferAllocator a : memory.root().getChildAllocators()) {
+        if (a != h.clientMemory && !a.getName().startsWith("dataset:")) {
+          held += a.getAllocatedMemory();
+        }
+      }
+      if (h.server.activeStreams() == 0 && held == 0) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(context + ": calls still hold " + held + " bytes, active "
+            + "streams " + h.server.activeStreams() + "\n" + memory.describe());
+      }
+      Thread.sleep(10);
     }
   }
 

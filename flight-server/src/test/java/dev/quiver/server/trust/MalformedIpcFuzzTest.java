@@ -17,9 +17,11 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,9 +32,26 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.apache.arrow.compression.CommonsCompressionFactory;
 import org.apache.arrow.flight.impl.Flight;
 import org.apache.arrow.flight.impl.FlightServiceGrpc;
+import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.compression.CompressionUtil;
+import org.apache.arrow.vector.ipc.ArrowStreamWriter;
+import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.ArrowDictionaryBatch;
+import org.apache.arrow.vector.ipc.message.ArrowFieldNode;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.ipc.message.IpcOption;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -333,13 +352,14 @@ class MalformedIpcFuzzTest {
    * Inputs longer fuzz runs found, regenerated from (seed, iteration) so that they stay fixed in
    * every CI run: seed 9001 iteration 193 is a schema whose union declares 2^31 type ids (Arrow
    * Java's decoder asked for an array that size: OutOfMemoryError, UNKNOWN); seed 31337
-   * iteration 348 has list offsets outside their child (INTERNAL and a 512-byte leak). Still open
-   * (docs/server.md): seed 4242 iteration 422, a large list view with an offset of 16M, which
-   * Arrow Java's loader answers by growing the child to 16M values.
+   * iteration 348 has list offsets outside their child (INTERNAL and a 512-byte leak); seed 4242
+   * iteration 422 has a large list view entry at offset 16M, which Arrow Java's loader answered
+   * by growing the child to 16M values (a 68 MB exchange answer, and a transport leak when the
+   * client refused it; see also lengthsABatchDoesNotCarryAreRefusedBeforeArrowSizesVectorsByThem).
    */
   @Test
   void inputsFoundByLongerFuzzRunsAreRefusedCleanly() throws Exception {
-    long[][] found = {{9001, 193}, {31337, 348}};
+    long[][] found = {{9001, 193}, {31337, 348}, {4242, 422}};
     EngineMemory memory = new EngineMemory(1L << 30);
     List<byte[]> seeds = goldenSeeds();
     List<String> problems = new ArrayList<>();
@@ -362,6 +382,188 @@ class MalformedIpcFuzzTest {
       assertEquals(List.of(), problems);
       h.awaitIdle("after the regenerated inputs");
     }
+  }
+
+  /**
+   * Lengths a batch claims but does not carry: Arrow Java's loader would size the vectors by
+   * them (zero-filled) before any check on the loaded batch could run, so a few hundred bytes
+   * became megabytes of valid-looking data. Each is refused as INVALID_ARGUMENT naming the column
+   * and its problem, and the server never allocates more than a small multiple of what was
+   * sent. Seed 4242 iteration 422 is the fuzz finding: a large list view whose entry (a null
+   * one) claims offset 16M made a 16 KB upload a 134 MB dataset or a 68 MB exchange answer.
+   */
+  @Test
+  void lengthsABatchDoesNotCarryAreRefusedBeforeArrowSizesVectorsByThem() throws Exception {
+    Field item = new Field("item", FieldType.nullable(new ArrowType.Int(32, true)), null);
+    Schema largeListView = new Schema(List.of(new Field("lv",
+        FieldType.nullable(ArrowType.LargeListView.INSTANCE), List.of(item))));
+    Schema listView = new Schema(List.of(new Field("v",
+        FieldType.nullable(ArrowType.ListView.INSTANCE), List.of(item))));
+    Schema list = new Schema(List.of(new Field("l",
+        FieldType.nullable(ArrowType.List.INSTANCE), List.of(item))));
+    Schema largeList = new Schema(List.of(new Field("ll",
+        FieldType.nullable(ArrowType.LargeList.INSTANCE), List.of(item))));
+    Schema ints = new Schema(List.of(new Field("i", FieldType.nullable(new ArrowType.Int(32,
+        true)), null)));
+    Schema dictionaryEncoded = new Schema(List.of(new Field("d", new FieldType(true,
+        new ArrowType.Int(32, true), new DictionaryEncoding(1, false, null)), null)));
+    int far = 1 << 24;
+    List<Object[]> cases = new ArrayList<>();
+    try (BufferAllocator client = new org.apache.arrow.memory.RootAllocator()) {
+      // A null entry of a (large) list view claiming offset 16M in a 3-value child.
+      cases.add(new Object[] {"large list view", stream(client, largeListView, 3,
+          new long[][] {{3, 1}, {3, 0}}, validity(0b101), longs(0, far, 1), longs(1, 0, 2),
+          validity(0b111), ints(1, 2, 3)), "'lv'", "list view entry 1 [offset 16777216"});
+      cases.add(new Object[] {"list view", stream(client, listView, 3,
+          new long[][] {{3, 0}, {3, 0}}, validity(0b111), ints(0, 1, 2), ints(1, 1, far),
+          validity(0b111), ints(1, 2, 3)), "'v'", "list view entry 2 [offset 2, size 16777216"});
+      // A list whose last offset is 16M, with a 3-value child.
+      cases.add(new Object[] {"list", stream(client, list, 3, new long[][] {{3, 0}, {3, 0}},
+          validity(0b111), ints(0, 1, 2, far), validity(0b111), ints(1, 2, 3)),
+          "'l'", "list offset 3 is 16777216, outside its 3-value child"});
+      cases.add(new Object[] {"large list", stream(client, largeList, 3,
+          new long[][] {{3, 0}, {3, 0}}, validity(0b111), longs(0, 1, 2, far), validity(0b111),
+          ints(1, 2, 3)), "'ll'", "list offset 3 is 16777216"});
+      // A batch of 16M rows whose column declares and carries 3.
+      cases.add(new Object[] {"batch length", stream(client, ints, far, new long[][] {{3, 0}},
+          validity(0b111), ints(1, 2, 3)), "'i'", "declares 3 values, but the batch has 16777216"
+          + " rows"});
+      // A column declaring 16M values in a 12-byte data buffer.
+      cases.add(new Object[] {"column length", stream(client, ints, far, new long[][] {{far, 0}},
+          new byte[0], ints(1, 2, 3)), "'i'", "data buffer (buffer 1) has 12 bytes"});
+      // The same in a dictionary batch (Arrow loads those the same way).
+      cases.add(new Object[] {"dictionary", stream(client, dictionaryEncoded, 1L, far,
+          new long[][] {{far, 0}}, new byte[0], ints(1, 2, 3)), "dictionary 1 of column 'd'",
+          "data buffer (buffer 1) has 12 bytes"});
+    }
+    List<byte[]> seeds = goldenSeeds();
+    Random rnd = new Random(4242);
+    byte[] found = null;
+    for (int i = 0; i <= 422; i++) {
+      found = mutate(seeds.get(rnd.nextInt(seeds.size())), rnd);
+    }
+    cases.add(new Object[] {"seed 4242 iteration 422", found, "column '", "list view entry"});
+    for (Object[] c : cases) {
+      for (boolean exchange : new boolean[] {false, true}) {
+        String label = c[0] + (exchange ? " via DoExchange" : " via DoPut");
+        EngineMemory memory = new EngineMemory(1L << 30);
+        // The memory root closes last; a leak it reports is added to a failure, never masks it.
+        try (memory; Harness h = new Harness(memory)) {
+          Status status = send(h, exchange, "claimed", frame((byte[]) c[1]));
+          assertEquals(Status.Code.INVALID_ARGUMENT, status.getCode(), label + ": " + status);
+          String why = status.getDescription();
+          assertTrue(why.contains((String) c[2]) && why.contains((String) c[3]),
+              label + ": " + why);
+          assertTrue(memory.peakBytes() < 1 << 20, label + ": the server allocated "
+              + memory.peakBytes() + " bytes for a " + ((byte[]) c[1]).length + "-byte input");
+          assertEquals(0, h.catalog.list().size(), label + ": the upload became visible");
+          h.awaitIdle(label);
+        }
+      }
+    }
+  }
+
+  /**
+   * A compressed batch is refused (UNIMPLEMENTED) before Arrow Java decompresses it: each buffer
+   * decompresses into as much memory as its first 8 bytes claim, and the offsets that size the
+   * vectors could only be checked after that. Here 100,000 equal longs: ZSTD makes 800 KB of
+   * values a few hundred bytes.
+   */
+  @Test
+  void compressedUploadsAreRefusedBeforeArrowDecompressesThem() throws Exception {
+    Schema schema = new Schema(List.of(new Field("x", FieldType.nullable(new ArrowType.Int(64,
+        true)), null)));
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (BufferAllocator client = new org.apache.arrow.memory.RootAllocator();
+        VectorSchemaRoot root = VectorSchemaRoot.create(schema, client)) {
+      BigIntVector x = (BigIntVector) root.getVector("x");
+      x.allocateNew(100_000);
+      for (int i = 0; i < 100_000; i++) {
+        x.set(i, 7);
+      }
+      root.setRowCount(100_000);
+      try (ArrowStreamWriter writer = new ArrowStreamWriter(root, null,
+          Channels.newChannel(bytes), IpcOption.DEFAULT, CommonsCompressionFactory.INSTANCE,
+          CompressionUtil.CodecType.ZSTD)) {
+        writer.start();
+        writer.writeBatch();
+        writer.end();
+      }
+    }
+    for (boolean exchange : new boolean[] {false, true}) {
+      EngineMemory memory = new EngineMemory(1L << 30);
+      // The memory root closes last; a leak it reports is added to a failure, never masks it.
+      try (memory; Harness h = new Harness(memory)) {
+        Status status = send(h, exchange, "compressed", frame(bytes.toByteArray()));
+        assertEquals(Status.Code.UNIMPLEMENTED, status.getCode(), status.toString());
+        assertTrue(status.getDescription().contains("compressed IPC bodies (ZSTD)"),
+            status.getDescription());
+        assertTrue(memory.peakBytes() < 64 << 10, "the server allocated " + memory.peakBytes()
+            + " bytes for a " + bytes.size() + "-byte upload");
+        assertEquals(0, h.catalog.list().size(), "the upload became visible");
+        h.awaitIdle("after the compressed " + (exchange ? "exchange" : "upload"));
+      }
+    }
+  }
+
+  /**
+   * An IPC stream of {@code schema} and one batch of {@code length} rows with these field nodes
+   * ({length, null count}) and buffers, as written, without any check.
+   */
+  private static byte[] stream(BufferAllocator allocator, Schema schema, int length,
+      long[][] nodes, byte[]... buffers) throws IOException {
+    return stream(allocator, schema, null, length, nodes, buffers);
+  }
+
+  /** The same with the batch sent as dictionary {@code dictionaryId} (null: a record batch). */
+  private static byte[] stream(BufferAllocator allocator, Schema schema, Long dictionaryId,
+      int length, long[][] nodes, byte[]... buffers) throws IOException {
+    List<ArrowFieldNode> fieldNodes = new ArrayList<>();
+    for (long[] n : nodes) {
+      fieldNodes.add(new ArrowFieldNode(n[0], n[1]));
+    }
+    List<ArrowBuf> bufs = new ArrayList<>();
+    try {
+      for (byte[] b : buffers) {
+        ArrowBuf buf = allocator.buffer(b.length);
+        buf.setBytes(0, b);
+        buf.writerIndex(b.length);
+        bufs.add(buf);
+      }
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      WriteChannel channel = new WriteChannel(Channels.newChannel(out));
+      MessageSerializer.serialize(channel, schema);
+      try (ArrowRecordBatch batch = new ArrowRecordBatch(length, fieldNodes, bufs)) {
+        if (dictionaryId == null) {
+          MessageSerializer.serialize(channel, batch);
+        } else {
+          MessageSerializer.serialize(channel, new ArrowDictionaryBatch(dictionaryId, batch));
+        }
+      }
+      return out.toByteArray();
+    } finally {
+      bufs.forEach(ArrowBuf::close);
+    }
+  }
+
+  private static byte[] validity(int bits) {
+    return new byte[] {(byte) bits};
+  }
+
+  private static byte[] ints(int... values) {
+    ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    for (int v : values) {
+      b.putInt(v);
+    }
+    return b.array();
+  }
+
+  private static byte[] longs(long... values) {
+    ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+    for (long v : values) {
+      b.putLong(v);
+    }
+    return b.array();
   }
 
   /**
