@@ -70,7 +70,8 @@ public final class RowKeys {
     for (int i = 0; i < n; i++) {
       offs[i + 1] = offs[i] + len[i];
     }
-    byte[] data = new byte[offs[n]];
+    // Recycled per morsel: tables that keep keys copy their bytes.
+    byte[] data = dev.quiver.engine.expr.Scratch.bytes(offs[n]);
     int[] cur = dev.quiver.engine.expr.Scratch.ints(n);
     System.arraycopy(offs, 0, cur, 0, n);
     for (Vec k : keys) {

@@ -73,6 +73,9 @@ public final class Scratch {
     if (a instanceof int[] i) {
       return ((long) i.length << 3) | 3;
     }
+    if (a instanceof byte[] b) {
+      return ((long) b.length << 3) | 5;
+    }
     return ((long) ((boolean[]) a).length << 3) | 4;
   }
 
@@ -122,6 +125,20 @@ public final class Scratch {
     int[] a = (int[]) s.take(((long) cap << 3) | 3);
     if (a == null) {
       a = new int[cap];
+    }
+    s.handedOut.add(a);
+    return a;
+  }
+
+  public static byte[] bytes(int n) {
+    Scratch s = CURRENT.get();
+    if (s.depth == 0 || n < 256) {
+      return new byte[n];
+    }
+    int cap = bucket(n);
+    byte[] a = (byte[]) s.take(((long) cap << 3) | 5);
+    if (a == null) {
+      a = new byte[cap];
     }
     s.handedOut.add(a);
     return a;

@@ -239,7 +239,7 @@ public final class HashJoinExec extends ExecNode {
     if (type == JoinType.SEMI || type == JoinType.ANTI) {
       boolean want = type == JoinType.SEMI;
       int[] rows = b.rows();
-      int[] sel = new int[n];
+      int[] sel = dev.quiver.engine.expr.Scratch.ints(n);
       int k = 0;
       for (int i = 0; i < n; i++) {
         boolean matched = first[i] >= 0
@@ -252,8 +252,9 @@ public final class HashJoinExec extends ExecNode {
       return b.withSelection(sel, k);
     }
     try (b) {
-      int[] li = new int[Math.max(16, n)];
-      int[] ri = new int[li.length];
+      // Per-morsel row lists, recycled: the output vectors are copies.
+      int[] li = dev.quiver.engine.expr.Scratch.ints(Math.max(16, n));
+      int[] ri = dev.quiver.engine.expr.Scratch.ints(li.length);
       int m = 0;
       int[] rows = b.rows();
       boolean outer = type == JoinType.LEFT;
