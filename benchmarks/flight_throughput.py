@@ -111,7 +111,12 @@ class QuiverProcess:
              "--port", "0",
              "--no-access-log", *args],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
+        # JVM flags such as -XX:StartFlightRecording print their own lines first.
         line = self.proc.stdout.readline()
+        for _ in range(20):
+            if line.startswith("quiver-server listening on ") or not line:
+                break
+            line = self.proc.stdout.readline()
         if not line.startswith("quiver-server listening on "):
             self.proc.kill()
             raise RuntimeError("quiver server did not start: " + Path(self.log.name).read_text())

@@ -18,7 +18,6 @@ import org.apache.arrow.vector.dictionary.Dictionary;
 import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.validate.ValidateVectorBufferVisitor;
-import org.apache.arrow.vector.validate.ValidateVectorDataVisitor;
 
 /**
  * Checks a batch decoded from a client's bytes before anything computes on it.
@@ -74,7 +73,7 @@ final class IncomingBatches {
       v.accept(new ValidateVectorBufferVisitor(), null);
     } else if (v instanceof BaseVariableWidthVector || v instanceof BaseLargeVariableWidthVector) {
       v.accept(new ValidateVectorBufferVisitor(), null);
-      v.accept(new ValidateVectorDataVisitor(), null);
+      VariableWidthCheck.check(v);
     }
     if (v instanceof ListVector || v instanceof LargeListVector) {
       // Offsets within the child: Arrow's accessors check bounds, but an out-of-range offset
