@@ -150,6 +150,8 @@ def main() -> None:
     ap.add_argument("--batch-rows", default="16384,65536,131072,524288",
                     help="comma-separated batch sizes to sweep")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--jit-warmup", type=int, default=10,
+                    help="untimed rounds of every operation against the Quiver server first")
     ap.add_argument("--endpoints", type=int, default=4)
     ap.add_argument("--quick", action="store_true", help="1M rows, two batch sizes, 3 runs")
     ap.add_argument("--serve-pyarrow", action="store_true", help=argparse.SUPPRESS)
@@ -171,6 +173,16 @@ def main() -> None:
     p = PyArrowProcess(args.endpoints)
     locs = {"quiver": q.location, "pyarrow_cpp": p.location}
     try:
+        # A server runs for hours: measure its JVM compiled. One warm-up round per case left
+        # the per-batch paths interpreted and the JIT compiling on the two cores during the
+        # timed calls. Small batches make many per-batch calls for little data.
+        warm = pa.Table.from_batches(base.slice(0, 1_000_000).to_batches(max_chunksize=16_384))
+        ft.do_put(q.location, "bench", warm)
+        warm_ops = operations(q.location, warm)
+        for _ in range(args.jit_warmup):
+            for op in OPS:
+                warm_ops[op]()
+        drop(q.location, "bench_put")
         for batch in sizes:
             table = pa.Table.from_batches(base.to_batches(max_chunksize=batch), base.schema)
             for name, loc in locs.items():
