@@ -45,8 +45,6 @@ public final class HashJoinExec extends ExecNode {
     final int mask;
     /** Rejects most absent keys before the chain lookup; null for small build sides. */
     final KeyFilter filter;
-    /** Build row j is row {@code rowBase + j} of the batch's columns. */
-    final int rowBase;
 
     Build(Batch batch, RowKeys keys, long[] longKeys, int[] heads, int[] next, int mask,
         KeyFilter filter) {
@@ -57,7 +55,6 @@ public final class HashJoinExec extends ExecNode {
       this.next = next;
       this.mask = mask;
       this.filter = filter;
-      this.rowBase = batch.offset();
     }
 
     /** False when the key (raw long key, or an encoded key's hash) is certainly absent. */
@@ -117,10 +114,7 @@ public final class HashJoinExec extends ExecNode {
       for (SortExec.Collector c : parts) {
         all.addAll(c.rows.takeBatches());
       }
-      Batch b = all.isEmpty() ? emptyBatch(rs, ctx) : adjacentRanges(all, rs);
-      if (b == null) {
-        b = Take.concat(all, rs, ctx.allocator());
-      }
+      Batch b = all.isEmpty() ? emptyBatch(rs, ctx) : Take.concat(all, rs, ctx.allocator());
       try {
         int n = b.count();
         Vec[] kv = new Vec[rightKeys.size()];
@@ -176,44 +170,6 @@ public final class HashJoinExec extends ExecNode {
     } finally {
       dev.quiver.engine.expr.Scratch.resume(token);
     }
-  }
-
-  /**
-   * The build side's morsels as one borrowed batch when they are adjacent ranges of the same
-   * columns (an unfiltered scan of one dataset batch, e.g. a whole dimension table): the table
-   * is then probed where it lies instead of being copied first. Null (nothing closed) otherwise.
-   */
-  private static Batch adjacentRanges(List<Batch> parts, Schema schema) {
-    List<Batch> sorted = new ArrayList<>(parts);
-    sorted.sort(java.util.Comparator.comparingInt(Batch::offset));
-    Batch first = sorted.get(0);
-    int end = first.offset();
-    for (Batch p : sorted) {
-      if (p.owned() || p.selection() != null || p.offset() != end
-          || !sameVectors(p.columns(), first.columns())
-          || !sameVectors(Arrays.asList(p.dictionaries()), Arrays.asList(first.dictionaries()))) {
-        return null;
-      }
-      end += p.count();
-    }
-    Batch merged = new Batch(schema, first.columns(), first.dictionaries(), first.offset(),
-        end - first.offset(), null, false, 0);
-    for (Batch p : parts) {
-      p.close();
-    }
-    return merged;
-  }
-
-  private static boolean sameVectors(List<FieldVector> a, List<FieldVector> b) {
-    if (a.size() != b.size()) {
-      return false;
-    }
-    for (int i = 0; i < a.size(); i++) {
-      if (a.get(i) != b.get(i)) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private static Batch emptyBatch(Schema s, ExecContext ctx) {
@@ -352,11 +308,6 @@ public final class HashJoinExec extends ExecNode {
           cols.add(Take.take(b, c, li, m, schema.getFields().get(c), ctx.allocator()));
         }
         Batch rb = bt.batch;
-        if (bt.rowBase != 0) {
-          for (int i = 0; i < m; i++) {
-            ri[i] = ri[i] < 0 ? -1 : ri[i] + bt.rowBase;
-          }
-        }
         for (int c = 0; c < rb.columns().size(); c++) {
           cols.add(Take.take(rb, c, ri, m, schema.getFields().get(nl + c), ctx.allocator()));
         }
