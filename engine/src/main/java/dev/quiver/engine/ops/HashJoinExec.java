@@ -107,14 +107,17 @@ public final class HashJoinExec extends ExecNode {
     try {
       long t0 = System.nanoTime();
       Schema rs = right.schema();
-      // Build rows are never sorted, so their collectors keep no input positions.
-      List<SortExec.Collector> parts = Parallel.drain(right, ctx,
-          () -> new SortExec.Collector(rs, ctx.allocator(), false));
+      List<BuildCollector> parts = Parallel.drain(right, ctx,
+          () -> new BuildCollector(rs, ctx.allocator()));
       List<Batch> all = new ArrayList<>();
-      for (SortExec.Collector c : parts) {
-        all.addAll(c.rows.takeBatches());
+      for (BuildCollector c : parts) {
+        all.addAll(c.batches);
+        c.batches.clear();
       }
-      Batch b = all.isEmpty() ? emptyBatch(rs, ctx) : Take.concat(all, rs, ctx.allocator());
+      Batch b = all.isEmpty() ? emptyBatch(rs, ctx) : adjacentRanges(all, rs);
+      if (b == null) {
+        b = Take.concat(all, rs, ctx.allocator());
+      }
       try {
         int n = b.count();
         Vec[] kv = new Vec[rightKeys.size()];
@@ -170,6 +173,88 @@ public final class HashJoinExec extends ExecNode {
     } finally {
       dev.quiver.engine.expr.Scratch.resume(token);
     }
+  }
+
+  /**
+   * Collects the build side. Morsels of a scan borrow dataset memory that lives as long as the
+   * query, so dense ones are kept as they are (one copy happens when they are concatenated, or
+   * none, see {@link #adjacentRanges}); others are compacted as they arrive.
+   */
+  private static final class BuildCollector implements Parallel.Sink {
+    final List<Batch> batches = new ArrayList<>();
+    final Schema schema;
+    final org.apache.arrow.memory.BufferAllocator allocator;
+
+    BuildCollector(Schema schema, org.apache.arrow.memory.BufferAllocator allocator) {
+      this.schema = schema;
+      this.allocator = allocator;
+    }
+
+    @Override
+    public void accept(Batch b) {
+      if (b.count() == 0) {
+        b.close();
+      } else if (!b.owned() && b.selection() == null && !hasDictionary(b)) {
+        b.clearCaches();
+        batches.add(b);
+      } else {
+        batches.add(Take.ensureDense(b, schema, allocator));
+      }
+    }
+
+    @Override
+    public void close() {
+      for (Batch b : batches) {
+        b.close();
+      }
+      batches.clear();
+    }
+  }
+
+  private static boolean hasDictionary(Batch b) {
+    for (FieldVector d : b.dictionaries()) {
+      if (d != null) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The build side as one borrowed batch when its morsels are adjacent ranges of the same
+   * dataset columns from their first row on (an unfiltered scan of a single-batch dataset, such
+   * as a dimension table): it is then probed where it lies, build row j being row j of the
+   * columns. Null (nothing closed) otherwise.
+   */
+  private static Batch adjacentRanges(List<Batch> parts, Schema schema) {
+    List<Batch> sorted = new ArrayList<>(parts);
+    sorted.sort(java.util.Comparator.comparingInt(Batch::offset));
+    Batch first = sorted.get(0);
+    int end = 0;
+    for (Batch p : sorted) {
+      if (p.owned() || p.selection() != null || p.offset() != end || hasDictionary(p)
+          || !sameVectors(p.columns(), first.columns())) {
+        return null;
+      }
+      end += p.count();
+    }
+    Batch merged = new Batch(schema, first.columns(), first.dictionaries(), 0, end, null, false, 0);
+    for (Batch p : parts) {
+      p.close();
+    }
+    return merged;
+  }
+
+  private static boolean sameVectors(List<FieldVector> a, List<FieldVector> b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      if (a.get(i) != b.get(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static Batch emptyBatch(Schema s, ExecContext ctx) {
