@@ -219,7 +219,9 @@ def main() -> None:
         notes=(f"{args.rows:,} rows (int64, float64, short utf8), {mb:,.0f} MB of Arrow buffers; "
                f"{args.endpoints} endpoints for the parallel DoGet; client and both servers (each "
                "its own process) on one machine, one pyarrow.flight client. DoExchange is the "
-               "identity plan. Memory: fresh servers holding only the table (uploaded by "
+               f"identity plan. The Quiver server first ran {args.jit_warmup} untimed rounds of "
+               "every operation on a 1M-row table (JIT warm-up). Memory: fresh servers holding "
+               "only the table (uploaded by "
                f"DoPut), {default_batch:,}-row batches, one call each; Quiver's allocator "
                "high-water mark counts from the server's start, so it includes that upload."),
         command="PYTHONPATH=py .venv/bin/python benchmarks/flight_compare.py " + " ".join(sys.argv[1:]))
