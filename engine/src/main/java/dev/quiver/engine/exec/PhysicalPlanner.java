@@ -59,6 +59,9 @@ public final class PhysicalPlanner {
    * @param inputs readers for execution, or null when only planning
    * @param inputSchemas schemas of inputs when only planning (ignored when readers are given)
    */
+  /** Set by {@link #plan}: which join outputs the plan reads. */
+  private JoinOutputs joinOutputs;
+
   public PhysicalPlanner(Catalog catalog, FunctionRegistry registry, ExecOptions options,
       Map<String, ArrowReader> inputs, Map<String, Schema> inputSchemas) {
     this.catalog = catalog;
@@ -70,6 +73,7 @@ public final class PhysicalPlanner {
 
   /** Builds the operator tree; on failure everything already built is released. */
   public ExecNode plan(LogicalPlan p) {
+    joinOutputs = JoinOutputs.of(p);
     List<ExecNode> built = new ArrayList<>();
     try {
       return build(p, built);
@@ -232,7 +236,29 @@ public final class PhysicalPlanner {
         }
       }
       unique(fields, "join output (rename with a project first)");
-      return new HashJoinExec(j.type(), l, r, lk, rk, new Schema(fields));
+      Set<String> need = joinOutputs == null ? null : joinOutputs.needed(j);
+      if (need == null || !(j.type() == LogicalPlan.JoinType.INNER
+          || j.type() == LogicalPlan.JoinType.LEFT)) {
+        return new HashJoinExec(j.type(), l, r, lk, rk, new Schema(fields));
+      }
+      int nl = l.schema().getFields().size();
+      List<Integer> keepLeft = new ArrayList<>();
+      List<Integer> keepRight = new ArrayList<>();
+      List<Field> kept = new ArrayList<>();
+      for (int c = 0; c < fields.size(); c++) {
+        if (need.contains(fields.get(c).getName())) {
+          (c < nl ? keepLeft : keepRight).add(c < nl ? c : c - nl);
+          kept.add(fields.get(c));
+        }
+      }
+      if (kept.isEmpty()) {
+        // Nothing above reads a column (count(*) of a join): rows still need one to travel in.
+        keepLeft.add(0);
+        kept.add(fields.get(0));
+      }
+      return new HashJoinExec(j.type(), l, r, lk, rk, new Schema(kept),
+          keepLeft.stream().mapToInt(Integer::intValue).toArray(),
+          keepRight.stream().mapToInt(Integer::intValue).toArray());
     }
     if (p instanceof LogicalPlan.Limit l) {
       ExecNode c = build(l.input(), built);

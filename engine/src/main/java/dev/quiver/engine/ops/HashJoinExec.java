@@ -31,6 +31,9 @@ public final class HashJoinExec extends ExecNode {
   private final List<PhysicalExpr> leftKeys;
   private final List<PhysicalExpr> rightKeys;
   private final Schema schema;
+  /** Output columns, in order: these left columns, then (inner and left joins) these right ones. */
+  private final int[] leftColumns;
+  private final int[] rightColumns;
   private Build build;
   private RuntimeException buildError;
 
@@ -68,8 +71,19 @@ public final class HashJoinExec extends ExecNode {
   }
 
   /** Key expressions must already have one common type per position. */
+  /** A join whose output is every left column, then (inner and left joins) every right one. */
   public HashJoinExec(JoinType type, ExecNode left, ExecNode right, List<PhysicalExpr> leftKeys,
       List<PhysicalExpr> rightKeys, Schema schema) {
+    this(type, left, right, leftKeys, rightKeys, schema, all(left), all(right));
+  }
+
+  /**
+   * A join that outputs only the given left and right columns (by index), for a plan that reads
+   * no others above it; {@code schema} holds their fields in that order. Semi and anti joins
+   * output all left columns.
+   */
+  public HashJoinExec(JoinType type, ExecNode left, ExecNode right, List<PhysicalExpr> leftKeys,
+      List<PhysicalExpr> rightKeys, Schema schema, int[] leftColumns, int[] rightColumns) {
     if (leftKeys.isEmpty() || leftKeys.size() != rightKeys.size()) {
       throw new IllegalArgumentException("join needs the same non-zero number of keys on both sides");
     }
@@ -79,6 +93,17 @@ public final class HashJoinExec extends ExecNode {
     this.leftKeys = List.copyOf(leftKeys);
     this.rightKeys = List.copyOf(rightKeys);
     this.schema = schema;
+    boolean semi = type == JoinType.SEMI || type == JoinType.ANTI;
+    this.leftColumns = semi ? all(left) : leftColumns.clone();
+    this.rightColumns = semi ? new int[0] : rightColumns.clone();
+    if (schema.getFields().size() != this.leftColumns.length + this.rightColumns.length) {
+      throw new IllegalArgumentException("join schema has " + schema.getFields().size()
+          + " fields for " + this.leftColumns.length + " + " + this.rightColumns.length + " columns");
+    }
+  }
+
+  private static int[] all(ExecNode n) {
+    return java.util.stream.IntStream.range(0, n.schema().getFields().size()).toArray();
   }
 
   @Override
@@ -388,13 +413,14 @@ public final class HashJoinExec extends ExecNode {
       }
       List<FieldVector> cols = new ArrayList<>(schema.getFields().size());
       try {
-        int nl = b.columns().size();
-        for (int c = 0; c < nl; c++) {
-          cols.add(Take.take(b, c, li, m, schema.getFields().get(c), ctx.allocator()));
+        int nl = leftColumns.length;
+        for (int k = 0; k < nl; k++) {
+          cols.add(Take.take(b, leftColumns[k], li, m, schema.getFields().get(k), ctx.allocator()));
         }
         Batch rb = bt.batch;
-        for (int c = 0; c < rb.columns().size(); c++) {
-          cols.add(Take.take(rb, c, ri, m, schema.getFields().get(nl + c), ctx.allocator()));
+        for (int k = 0; k < rightColumns.length; k++) {
+          cols.add(Take.take(rb, rightColumns[k], ri, m, schema.getFields().get(nl + k),
+              ctx.allocator()));
         }
       } catch (RuntimeException | Error e) {
         for (FieldVector v : cols) {

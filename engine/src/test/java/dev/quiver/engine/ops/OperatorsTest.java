@@ -140,6 +140,25 @@ class OperatorsTest {
 
   @ParameterizedTest
   @ValueSource(ints = {1, 2})
+  void joinsGatherOnlyColumnsReadAboveThemEvenWhenReachedTwice(int threads, EngineMemory memory)
+      throws Exception {
+    // One join node under both sides of a union, each side reading a different column of it: the
+    // join must gather what either side reads.
+    PlanBuilder joined = scan("t", "k", "s", "x").join(JoinType.INNER, scan("u"), List.of("k"), List.of("uk"));
+    var both = run(memory, threads, joined.project(as("v", PlanBuilder.col("k")))
+        .unionAll(joined.project(as("v", PlanBuilder.col("uv")))).build());
+    List<List<Object>> want = new ArrayList<>();
+    for (int v : new int[] {1, 1, 1, 2, 2, 2, 2, 2, 2, 100, 100, 100, 200, 201, 200, 201, 200, 201}) {
+      want.add(l(v));
+    }
+    assertEquals(sorted(want), sorted(both));
+    // Nothing above reads a column of the join: count(*) still counts its rows.
+    var counted = run(memory, threads, joined.aggregate(List.of(), agg("n", "count")).build());
+    assertEquals(List.of(l(9L)), counted);
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2})
   void limitOffsetDistinctUnion(int threads, EngineMemory memory) throws Exception {
     assertEquals(List.of(l(2), l(3), l((Object) null)), run(memory, threads, scan("t", "k").limit(3L, 4).build()));
     var distinct = run(memory, threads, scan("t", "k").distinct().build());
