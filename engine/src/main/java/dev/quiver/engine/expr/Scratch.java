@@ -63,20 +63,27 @@ public final class Scratch {
     CURRENT.get().depth = token;
   }
 
+  // Array kinds, the low bits of a free-list key (the high bits are the array's length).
+  private static final int LONGS = 1;
+  private static final int DOUBLES = 2;
+  private static final int INTS = 3;
+  private static final int BOOLS = 4;
+  private static final int BYTES = 5;
+
   private static long key(Object a) {
     if (a instanceof long[] l) {
-      return ((long) l.length << 3) | 1;
+      return ((long) l.length << 3) | LONGS;
     }
     if (a instanceof double[] d) {
-      return ((long) d.length << 3) | 2;
+      return ((long) d.length << 3) | DOUBLES;
     }
     if (a instanceof int[] i) {
-      return ((long) i.length << 3) | 3;
+      return ((long) i.length << 3) | INTS;
     }
     if (a instanceof byte[] b) {
-      return ((long) b.length << 3) | 5;
+      return ((long) b.length << 3) | BYTES;
     }
-    return ((long) ((boolean[]) a).length << 3) | 4;
+    return ((long) ((boolean[]) a).length << 3) | BOOLS;
   }
 
   private static int bucket(int n) {
@@ -88,73 +95,41 @@ public final class Scratch {
     return q == null ? null : q.poll();
   }
 
-  public static long[] longs(int n) {
+  /**
+   * An array of at least {@code n} elements of the given kind: recycled under a mark, a plain
+   * allocation of exactly {@code n} outside one (and for small arrays).
+   */
+  private static Object array(int n, int kind, java.util.function.IntFunction<Object> allocate) {
     Scratch s = CURRENT.get();
     if (s.depth == 0 || n < 256) {
-      return new long[n];
+      return allocate.apply(n);
     }
     int cap = bucket(n);
-    long[] a = (long[]) s.take(((long) cap << 3) | 1);
+    Object a = s.take(((long) cap << 3) | kind);
     if (a == null) {
-      a = new long[cap];
+      a = allocate.apply(cap);
     }
     s.handedOut.add(a);
     return a;
+  }
+
+  public static long[] longs(int n) {
+    return (long[]) array(n, LONGS, long[]::new);
   }
 
   public static double[] doubles(int n) {
-    Scratch s = CURRENT.get();
-    if (s.depth == 0 || n < 256) {
-      return new double[n];
-    }
-    int cap = bucket(n);
-    double[] a = (double[]) s.take(((long) cap << 3) | 2);
-    if (a == null) {
-      a = new double[cap];
-    }
-    s.handedOut.add(a);
-    return a;
+    return (double[]) array(n, DOUBLES, double[]::new);
   }
 
   public static int[] ints(int n) {
-    Scratch s = CURRENT.get();
-    if (s.depth == 0 || n < 256) {
-      return new int[n];
-    }
-    int cap = bucket(n);
-    int[] a = (int[]) s.take(((long) cap << 3) | 3);
-    if (a == null) {
-      a = new int[cap];
-    }
-    s.handedOut.add(a);
-    return a;
+    return (int[]) array(n, INTS, int[]::new);
   }
 
   public static byte[] bytes(int n) {
-    Scratch s = CURRENT.get();
-    if (s.depth == 0 || n < 256) {
-      return new byte[n];
-    }
-    int cap = bucket(n);
-    byte[] a = (byte[]) s.take(((long) cap << 3) | 5);
-    if (a == null) {
-      a = new byte[cap];
-    }
-    s.handedOut.add(a);
-    return a;
+    return (byte[]) array(n, BYTES, byte[]::new);
   }
 
   public static boolean[] bools(int n) {
-    Scratch s = CURRENT.get();
-    if (s.depth == 0 || n < 256) {
-      return new boolean[n];
-    }
-    int cap = bucket(n);
-    boolean[] a = (boolean[]) s.take(((long) cap << 3) | 4);
-    if (a == null) {
-      a = new boolean[cap];
-    }
-    s.handedOut.add(a);
-    return a;
+    return (boolean[]) array(n, BOOLS, boolean[]::new);
   }
 }
