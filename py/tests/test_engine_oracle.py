@@ -525,6 +525,17 @@ def test_plan_errors_name_the_problem(env):
         assert isinstance(err, PlanException)
         assert str(err.kind()) == kind
         assert needle in str(err.getMessage())
+    # Above a join, the message lists the join's columns as the plan wrote them, even though the
+    # join gathers only the ones read above it.
+    with pytest.raises(jpype.JException) as ei:
+        eng.run(plan({"node": "project", "columns": [{"name": "v", "expr": col("nope")}],
+                      "input": {"node": "join", "type": "inner", "left_keys": ["id"], "right_keys": ["rid"],
+                                "left": {"node": "scan", "dataset": "r", "columns": ["id", "s"]},
+                                "right": {"node": "project", "input": {"node": "scan", "dataset": "r"},
+                                          "columns": [{"name": "rid", "expr": col("id")},
+                                                      {"name": "rk", "expr": col("k")}]}}}))
+    assert str(ei.value.kind()) == "COLUMN_NOT_FOUND"
+    assert "input columns are: id, s, rid, rk" in str(ei.value.getMessage())
     with pytest.raises(jpype.JException) as ei:
         eng.run(plan({"node": "scan", "dataset": "missing"}))
     assert str(ei.value.kind()) == "DATASET_NOT_FOUND"

@@ -74,6 +74,17 @@ public final class PhysicalPlanner {
   /** Builds the operator tree; on failure everything already built is released. */
   public ExecNode plan(LogicalPlan p) {
     joinOutputs = JoinOutputs.of(p);
+    try {
+      return buildAll(p);
+    } catch (PlanException e) {
+      // An error names the columns an operator's input has: report them as the plan wrote them,
+      // not as joins pruned them (planning again costs nothing compared with a query).
+      joinOutputs = null;
+      return buildAll(p);
+    }
+  }
+
+  private ExecNode buildAll(LogicalPlan p) {
     List<ExecNode> built = new ArrayList<>();
     try {
       return build(p, built);
