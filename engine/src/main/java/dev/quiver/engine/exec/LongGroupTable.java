@@ -84,6 +84,9 @@ public final class LongGroupTable {
     if (directDisabled) {
       return false;
     }
+    if (direct != null && lookUpInWindow(x, n, out)) {
+      return true;
+    }
     long min = x[0];
     long max = x[0];
     for (int i = 1; i < n; i++) {
@@ -119,6 +122,31 @@ public final class LongGroupTable {
       if (s == 0) {
         s = findOrInsert(x[i]) + 1;
         d[idx] = s;
+      }
+      out[i] = s - 1;
+    }
+    return true;
+  }
+
+  /**
+   * The common case once a window exists: every key of the chunk falls inside it, checked as
+   * each key is looked up (one unsigned compare) instead of in a separate min/max pass. False at
+   * the first key outside, leaving the chunk to the caller's resizing path, which redoes it (the
+   * lookups done so far only inserted groups every path would insert).
+   */
+  private boolean lookUpInWindow(long[] x, int n, int[] out) {
+    int[] d = direct;
+    long base = directBase;
+    long len = d.length;
+    for (int i = 0; i < n; i++) {
+      long off = x[i] - base;
+      if (Long.compareUnsigned(off, len) >= 0) {
+        return false;
+      }
+      int s = d[(int) off];
+      if (s == 0) {
+        s = findOrInsert(x[i]) + 1;
+        d[(int) off] = s;
       }
       out[i] = s - 1;
     }

@@ -70,6 +70,16 @@ class LongGroupTableTest {
   }
 
   @Test
+  void keysJustOutsideTheWindowWidenIt() {
+    // Keys 0..9 open a 64-slot window [0, 64); later chunks reach one past each end of it.
+    List<long[]> chunks = new ArrayList<>();
+    chunks.add(new long[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+    chunks.add(new long[] {3, 63, 64, 3});
+    chunks.add(new long[] {64, -1, 0, 127, 128, -1});
+    check(chunks, null);
+  }
+
+  @Test
   void wideAndExtremeKeysFallBackToHashing() {
     Random r = new Random(2);
     List<long[]> chunks = new ArrayList<>();
