@@ -88,22 +88,6 @@ public final class FilterExec extends ExecNode {
       int len = literal.length;
       byte b0 = len > 0 ? literal[0] : 0;
       int k = 0;
-      long lastByte = v.getDataBuffer().capacity() - 1;
-      if (len == 1 && lastByte >= 0) {
-        // One-byte constants (flags, codes): no data-dependent branch per row, since which rows
-        // match is as unpredictable as the data. The byte read is clamped into the buffer for
-        // rows whose (empty) value starts at its end.
-        for (int i = 0; i < m; i++) {
-          int r = rows == null ? first + i : rows[i];
-          int start = MemoryUtil.getInt(oa + 4L * r);
-          boolean equal = (MemoryUtil.getInt(oa + 4L * r + 4) - start == 1)
-              & (MemoryUtil.getByte(da + Math.min(start, lastByte)) == b0);
-          boolean valid = !nullable || (MemoryUtil.getByte(va + (r >>> 3)) & (1 << (r & 7))) != 0;
-          sel[k] = r;
-          k += valid & (equal != negate) ? 1 : 0;
-        }
-        return k;
-      }
       for (int i = 0; i < m; i++) {
         int r = rows == null ? first + i : rows[i];
         int start = MemoryUtil.getInt(oa + 4L * r);
