@@ -30,17 +30,12 @@ final class VariableWidthCheck {
       throw new IllegalStateException("not a variable-width vector: " + v.getClass());
     }
     int width = large ? 8 : 4;
-    long offsetBytes = large ? ((BaseLargeVariableWidthVector) v).getOffsetBuffer().capacity()
-        : ((BaseVariableWidthVector) v).getOffsetBuffer().capacity();
-    if (offsetBytes < (long) (n + 1) * width) {
+    if (v.getOffsetBuffer().capacity() < (long) (n + 1) * width) {
       throw new IllegalArgumentException("offsets shorter than " + (n + 1) + " entries");
     }
-    long oa = large ? ((BaseLargeVariableWidthVector) v).getOffsetBufferAddress()
-        : ((BaseVariableWidthVector) v).getOffsetBufferAddress();
-    long dataBytes = large ? ((BaseLargeVariableWidthVector) v).getDataBuffer().capacity()
-        : ((BaseVariableWidthVector) v).getDataBuffer().capacity();
-    long da = large ? ((BaseLargeVariableWidthVector) v).getDataBufferAddress()
-        : ((BaseVariableWidthVector) v).getDataBufferAddress();
+    long oa = v.getOffsetBufferAddress();
+    long dataBytes = v.getDataBuffer().capacity();
+    long da = v.getDataBufferAddress();
     long first = offset(oa, 0, large);
     if (first < 0) {
       throw new IllegalArgumentException("offset 0 is negative: " + first);

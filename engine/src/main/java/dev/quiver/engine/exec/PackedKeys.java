@@ -161,9 +161,14 @@ public final class PackedKeys {
           word |= (MemoryUtil.getByte(da + from + q) & 0xFFL) << (8 * q);
         }
       }
-      out[i] |= ((word << 4) | (len + 1)) << shift;
+      out[i] |= stringCode(word, len) << shift;
     }
     return true;
+  }
+
+  /** A string's packed code: its bytes (little-endian, at most 7) above a 4-bit length + 1 tag. */
+  private static long stringCode(long bytes, int len) {
+    return (bytes << 4) | (len + 1);
   }
 
   /** Packs key column {@code c} from its evaluated vec; false when a value does not fit. */
@@ -183,11 +188,11 @@ public final class PackedKeys {
         if (len > max) {
           return false;
         }
-        long v = len + 1;
+        long word = 0;
         for (int q = 0; q < len; q++) {
-          v |= (d[from + q] & 0xFFL) << (4 + 8 * q);
+          word |= (d[from + q] & 0xFFL) << (8 * q);
         }
-        out[i] |= v << shift;
+        out[i] |= stringCode(word, len) << shift;
       }
     } else if (k instanceof BoolVec b) {
       boolean[] v = b.values;
