@@ -32,6 +32,7 @@ public final class DirectWriteServerChannel extends NioServerSocketChannel {
     for (int i = before; i < accepted.size(); i++) {
       if (accepted.get(i) instanceof Channel child) {
         child.pipeline().addFirst("quiver-direct-writes", new DirectWrites());
+        child.pipeline().addFirst("quiver-composing-reads", new ComposingReads());
       }
     }
     return n;

@@ -58,6 +58,12 @@ public final class Main implements Callable<Integer> {
           + "suffix [QUIVER_MEMORY_LIMIT] (default: ${DEFAULT-VALUE}).")
   String memoryLimit;
 
+  @Option(names = "--memory-cache", defaultValue = "${env:QUIVER_MEMORY_CACHE:-auto}",
+      description = "Most bytes of freed large blocks kept for reuse (k/m/g suffix), 0 for none, "
+          + "auto for an eighth of the memory limit up to 512m; a block unused for 5 s is given "
+          + "back [QUIVER_MEMORY_CACHE] (default: ${DEFAULT-VALUE}).")
+  String memoryCache;
+
   @Option(names = "--threads", defaultValue = "${env:QUIVER_THREADS:-0}",
       description = "Worker threads per query phase; 0 uses every core [QUIVER_THREADS] "
           + "(default: ${DEFAULT-VALUE}).")
@@ -166,7 +172,10 @@ public final class Main implements Callable<Integer> {
         toInt(parseSize(backpressureSize, "--backpressure-size"), "--backpressure-size"),
         Duration.ofMillis((long) (drainTimeout * 1000)));
     config.validate();
-    EngineMemory memory = new EngineMemory(parseSize(memoryLimit, "--memory-limit"));
+    long limit = parseSize(memoryLimit, "--memory-limit");
+    long cache = "auto".equals(memoryCache) ? EngineMemory.defaultCacheBytes(limit)
+        : parseSize(memoryCache, "--memory-cache");
+    EngineMemory memory = new EngineMemory(limit, cache, EngineMemory.DEFAULT_CACHE_IDLE);
     Catalog catalog = new Catalog(memory);
     if (tpchScale > 0) {
       long t0 = System.nanoTime();

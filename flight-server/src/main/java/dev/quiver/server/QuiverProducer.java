@@ -488,6 +488,7 @@ public final class QuiverProducer implements FlightProducer {
     out.put("allocated_bytes", memory.allocatedBytes());
     out.put("peak_bytes", memory.peakBytes());
     out.put("limit_bytes", memory.limitBytes());
+    out.put("cached_free_bytes", memory.cachedBytes());
     out.put("transport_bytes", transport.getAllocatedMemory());
     out.put("dataset_count", all.size());
     out.put("dataset_bytes", datasetBytes);

@@ -62,6 +62,9 @@ final class VariableWidthCheck {
       if (bad >= 0) {
         throw new IllegalArgumentException("invalid UTF-8 at data byte " + bad);
       }
+      if (bad == VALID_ASCII) {
+        return; // every byte starts a character
+      }
       for (int i = 0; i < n; i++) {
         long at = offset(oa, i, large);
         if (at < prev && (MemoryUtil.getByte(da + at) & 0xC0) == 0x80) {
@@ -83,13 +86,20 @@ final class VariableWidthCheck {
     return large ? MemoryUtil.getLong(oa + 8L * i) : MemoryUtil.getInt(oa + 4L * i);
   }
 
+  /** {@link #invalidUtf8}'s answer for valid text that is all ASCII. */
+  static final long VALID_ASCII = -1;
+  /** {@link #invalidUtf8}'s answer for valid text with at least one multi-byte character. */
+  static final long VALID = -2;
+
   /**
    * Position of the first byte of an ill-formed UTF-8 sequence in {@code [from, to)} of the
-   * memory at {@code base}, or -1 (RFC 3629: no overlong forms, surrogates or code points above
-   * U+10FFFF). ASCII runs are skipped eight bytes at a time.
+   * memory at {@code base}, or {@link #VALID_ASCII} / {@link #VALID} (RFC 3629: no overlong
+   * forms, surrogates or code points above U+10FFFF). ASCII runs are skipped eight bytes at a
+   * time.
    */
   static long invalidUtf8(long base, long from, long to) {
     long i = from;
+    boolean ascii = true;
     while (i < to) {
       if (i + 8 <= to && (MemoryUtil.getLong(base + i) & HIGH_BITS) == 0) {
         i += 8;
@@ -100,6 +110,7 @@ final class VariableWidthCheck {
         i++;
         continue;
       }
+      ascii = false;
       int more;
       int lo = 0x80;
       int hi = 0xBF;
@@ -130,6 +141,6 @@ final class VariableWidthCheck {
       }
       i += more + 1;
     }
-    return -1;
+    return ascii ? VALID_ASCII : VALID;
   }
 }
