@@ -173,16 +173,7 @@ def main() -> None:
     p = PyArrowProcess(args.endpoints)
     locs = {"quiver": q.location, "pyarrow_cpp": p.location}
     try:
-        # A server runs for hours: measure its JVM compiled. One warm-up round per case left
-        # the per-batch paths interpreted and the JIT compiling on the two cores during the
-        # timed calls. Small batches make many per-batch calls for little data.
-        warm = pa.Table.from_batches(base.slice(0, 1_000_000).to_batches(max_chunksize=16_384))
-        ft.do_put(q.location, "bench", warm)
-        warm_ops = operations(q.location, warm)
-        for _ in range(args.jit_warmup):
-            for op in OPS:
-                warm_ops[op]()
-        drop(q.location, "bench_put")
+        ft.jit_warmup(q.location, args.jit_warmup)
         for batch in sizes:
             table = pa.Table.from_batches(base.to_batches(max_chunksize=batch), base.schema)
             for name, loc in locs.items():
@@ -220,10 +211,9 @@ def main() -> None:
                f"{args.endpoints} endpoints for the parallel DoGet; client and both servers (each "
                "its own process) on one machine, one pyarrow.flight client. DoExchange is the "
                f"identity plan. The Quiver server first ran {args.jit_warmup} untimed rounds of "
-               "every operation on a 1M-row table (JIT warm-up). Memory: fresh servers holding "
-               "only the table (uploaded by "
-               f"DoPut), {default_batch:,}-row batches, one call each; Quiver's allocator "
-               "high-water mark counts from the server's start, so it includes that upload."),
+               "every operation on 512K rows in 512-row batches (JIT warm-up). Memory: fresh "
+               f"servers holding only the table (uploaded by DoPut), {default_batch:,}-row "
+               "batches, one call each; Quiver's allocator high-water mark counts from the server's start, so it includes that upload."),
         command="PYTHONPATH=py .venv/bin/python benchmarks/flight_compare.py " + " ".join(sys.argv[1:]))
     print(f"wrote {out}", flush=True)
 

@@ -200,6 +200,42 @@ def parallel_get(location: str, name: str) -> int:
     return sum(rows)
 
 
+def jit_warmup(location: str, rounds: int, batch_rows: int = 512, rows: int = 512_000) -> None:
+    """Runs every operation ``rounds`` times against the Quiver server at ``location`` on a small
+    table cut into many small batches, from a separate client process, then drops what it stored.
+
+    A server runs for hours, so it is measured compiled. HotSpot compiles a method with C2 after
+    ~5,000 calls, and the per-batch paths are called once per batch: full-size rounds (77
+    batches of 131,072 rows) left C2 compiling on the two cores during the timed calls (29% of
+    the server's CPU in a DoGet profile after 30 such rounds). 1,000 batches of 512 rows per
+    round make the calls without the data. The warm-up runs in its own process because its
+    thousands of small batches leave the client's malloc slower at large ones afterwards (the
+    same client then spent 2.3x the CPU per DoGet, whichever server it read from).
+    """
+    if rounds <= 0:
+        return
+    subprocess.run([sys.executable, __file__, "--warm-only", location, "--jit-warmup",
+                    str(rounds), "--rows", str(rows), "--batch-rows", str(batch_rows)],
+                   check=True)
+
+
+def _warm(location: str, rounds: int, rows: int, batch_rows: int) -> None:
+    warm = make_table(rows, batch_rows)
+    ident = flight.FlightDescriptor.for_command(IDENTITY)
+    do_put(location, "jit_warmup", warm)
+    for _ in range(rounds):
+        do_get(location, b"jit_warmup")
+        do_put(location, "jit_warmup_put", warm)
+        do_exchange(location, ident, warm)
+        parallel_get(location, "jit_warmup")
+    c = flight.connect(location)
+    try:
+        for name in ("jit_warmup", "jit_warmup_put"):
+            list(c.do_action(flight.Action("drop", name.encode())))
+    finally:
+        c.close()
+
+
 def measure(systems: dict[str, Callable[[], object]], repeat: int,
             warmup: int = 2) -> dict[str, list[float]]:
     names = list(systems)
@@ -228,7 +264,13 @@ def main() -> None:
     ap.add_argument("--server-arg", action="append", default=[],
                     help="extra quiver-server flag, e.g. --server-arg=--flow-window=8m")
     ap.add_argument("--jvm-arg", action="append", default=[], help="extra JVM flag for Quiver")
+    ap.add_argument("--jit-warmup", type=int, default=10,
+                    help="untimed small-batch rounds of every operation on the Quiver server")
+    ap.add_argument("--warm-only", metavar="LOCATION", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.warm_only:
+        _warm(args.warm_only, args.jit_warmup, args.rows, args.batch_rows)
+        return
 
     table = make_table(args.rows, args.batch_rows)
     mb = table.nbytes / 1e6
@@ -243,6 +285,7 @@ def main() -> None:
     threading.Thread(target=cpp.serve, daemon=True).start()
     locs = {"quiver": quiver.location, "pyarrow_cpp": cpp_loc}
     try:
+        jit_warmup(quiver.location, args.jit_warmup)
         for loc in locs.values():
             do_put(loc, "bench", table)
         for name, loc in locs.items():
