@@ -150,7 +150,7 @@ def main() -> None:
     ap.add_argument("--batch-rows", default="16384,65536,131072,524288",
                     help="comma-separated batch sizes to sweep")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--jit-warmup", type=int, default=10,
+    ap.add_argument("--jit-warmup", type=int, default=40,
                     help="untimed rounds of every operation against the Quiver server first")
     ap.add_argument("--endpoints", type=int, default=4)
     ap.add_argument("--quick", action="store_true", help="1M rows, two batch sizes, 3 runs")

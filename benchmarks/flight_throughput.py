@@ -264,7 +264,7 @@ def main() -> None:
     ap.add_argument("--server-arg", action="append", default=[],
                     help="extra quiver-server flag, e.g. --server-arg=--flow-window=8m")
     ap.add_argument("--jvm-arg", action="append", default=[], help="extra JVM flag for Quiver")
-    ap.add_argument("--jit-warmup", type=int, default=10,
+    ap.add_argument("--jit-warmup", type=int, default=40,
                     help="untimed small-batch rounds of every operation on the Quiver server")
     ap.add_argument("--warm-only", metavar="LOCATION", help=argparse.SUPPRESS)
     args = ap.parse_args()
