@@ -377,7 +377,8 @@ class QuiverServerTest {
           assertEquals(FlightStatusCode.RESOURCE_EXHAUSTED, closing.status().code());
         }
         awaitServerIdle(h, memory, "DoExchange round " + round);
-        try (FlightStream stream = small.getStream(scan)) {
+        // The full-size client: a scan's batches are morsel-sized and may exceed 1 MiB.
+        try (FlightStream stream = h.client.getStream(scan)) {
           assertTrue(stream.next());
           stream.cancel("the client stops reading", null);
         } catch (FlightRuntimeException closing) {

@@ -9,7 +9,12 @@ package dev.quiver.engine.exec;
  * @param queryMemoryLimit the most one query's allocator may hold, in bytes
  */
 public record ExecOptions(int threads, int morselRows, long queryMemoryLimit) {
-  public static final int DEFAULT_MORSEL_ROWS = 16 * 1024;
+  /**
+   * 64K rows: a result streamed to Python crosses as one batch per morsel, and at 16K rows the
+   * per-batch cost made {@code x * 2} over 10M rows take 33-35 ms against 17-27 ms at 64K;
+   * TPC-H SF1 times did not move beyond the run-to-run noise (see docs/benchmarks.md).
+   */
+  public static final int DEFAULT_MORSEL_ROWS = 64 * 1024;
 
   public ExecOptions {
     if (threads < 1) {
