@@ -219,3 +219,30 @@ def test_java_allocated_nested_and_dictionary_reach_python_in_place(eng, golden)
     del first, rest, batches, result
     gc.collect()
     allocator.close()  # throws if the bridge left anything charged to it
+
+
+def test_a_plan_passes_scanned_columns_through_without_copying(eng):
+    """A plan's pass-through columns (scan morsels, here next to a computed one) come back to
+    Python as the very bytes Python put in: value buffers at the input's address plus the
+    morsel's offset. Variable-width columns share their value bytes; only their offsets are
+    rebased (new memory)."""
+    rng = np.random.default_rng(3)
+    n = 300_000
+    ids = pa.array(rng.integers(0, 1 << 40, n))
+    vals = pa.array(rng.random(n), mask=rng.random(n) < 0.1)
+    tags = pa.array([f"t{i % 977}" for i in range(n)])
+    src = pa.table({"id": ids, "v": vals, "tag": tags})
+    out = eng.from_arrow(src).select("id", "v", "tag", twice=qv.col("v") * 2).collect()
+    assert out.select(["id", "v", "tag"]).equals(src)
+    start = 0
+    for i in range(out["id"].num_chunks):
+        n_i = len(out["id"].chunk(i))
+        got_id = out["id"].chunk(i).buffers()[1].address
+        got_v = out["v"].chunk(i).buffers()[1].address
+        got_tag_data = out["tag"].chunk(i).buffers()[2].address
+        assert got_id == ids.buffers()[1].address + 8 * start, f"id, chunk {i}"
+        assert got_v == vals.buffers()[1].address + 8 * start, f"v, chunk {i}"
+        first = int(np.frombuffer(tags.buffers()[1], dtype=np.int32)[start])
+        assert got_tag_data == tags.buffers()[2].address + first, f"tag, chunk {i}"
+        start += n_i
+    assert start == n and out["id"].num_chunks > 1, "the scan ran in several morsels"

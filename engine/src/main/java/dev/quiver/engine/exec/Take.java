@@ -5,16 +5,19 @@ import dev.quiver.engine.expr.VecReader;
 import dev.quiver.engine.expr.VecWriter;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.util.MemoryUtil;
 import org.apache.arrow.vector.BaseFixedWidthVector;
 import org.apache.arrow.vector.BaseLargeVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.BitVector;
+import org.apache.arrow.vector.BitVectorHelper;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.ipc.message.ArrowFieldNode;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -45,20 +48,104 @@ public final class Take {
   }
 
   /**
-   * Column {@code c}'s live rows as a new vector of {@code field}. A contiguous range of a
-   * nested, union or view column is a slice sharing the buffers (Arrow's own, which keeps every
-   * layout detail: union type ids, view buffers); everything else is taken row by row.
+   * Column {@code c}'s live rows as a new vector of {@code field}. A contiguous range (a scan
+   * morsel, a limit) shares the source's buffers: nested, union and view columns through Arrow's
+   * slice (which keeps every layout detail: union type ids, view buffers), fixed- and
+   * variable-width ones through {@link #sharedRange}. Everything else is taken row by row.
    */
   public static FieldVector column(Batch b, int c, Field field, BufferAllocator allocator) {
     FieldVector src = b.column(c);
-    if (b.dictionary(c) == null && !hasFastCopy(src)
+    if (b.dictionary(c) == null
         && (src.getAllocator() == null || src.getAllocator().getRoot() == allocator.getRoot())) {
       int start = contiguousStart(b);
       if (start >= 0) {
-        return slice(src, field, start, b.count(), allocator);
+        if (!hasFastCopy(src)) {
+          return slice(src, field, start, b.count(), allocator);
+        }
+        FieldVector shared = sharedRange(src, field, start, b.count(), allocator);
+        if (shared != null) {
+          return shared;
+        }
       }
     }
     return take(b, c, b.rows(), b.count(), field, allocator);
+  }
+
+  /**
+   * Rows {@code [offset, offset + count)} of a fixed- or variable-width vector as a new vector
+   * of {@code field} whose validity and value bytes are {@code src}'s own buffers, retained
+   * rather than copied (a variable-width range gets new offsets, rebased to its first value).
+   * The buffers stay accounted to whoever owns them (a dataset, usually): Arrow's transfer pairs
+   * would move that accounting into the query's allocator, and a query with a memory limit
+   * could then not allocate anything more. Null when the range's validity bits do not start on
+   * a byte (or the source's buffers are shorter than its length): the caller copies then.
+   */
+  static FieldVector sharedRange(FieldVector src, Field field, int offset, int count,
+      BufferAllocator allocator) {
+    boolean fixed = src instanceof BaseFixedWidthVector && !(src instanceof BitVector);
+    boolean large = src instanceof BaseLargeVariableWidthVector;
+    if ((offset & 7) != 0 || count == 0
+        || !(fixed || large || src instanceof BaseVariableWidthVector)) {
+      return null;
+    }
+    ArrowBuf validitySrc = src.getValidityBuffer();
+    long validityBytes = (count + 7L) / 8;
+    if (validitySrc == null || validitySrc.capacity() < offset / 8 + validityBytes) {
+      return null;
+    }
+    ArrowBuf validity = validitySrc.slice(offset / 8, validityBytes);
+    int nulls = BitVectorHelper.getNullCount(validity, count);
+    List<ArrowBuf> buffers;
+    ArrowBuf rebased = null;
+    try {
+      if (fixed) {
+        long width = ((BaseFixedWidthVector) src).getTypeWidth();
+        ArrowBuf data = src.getDataBuffer();
+        if (data.capacity() < (offset + (long) count) * width) {
+          return null;
+        }
+        buffers = List.of(validity, data.slice(offset * width, count * width));
+      } else {
+        int ow = large ? 8 : 4;
+        ArrowBuf offsets = src.getOffsetBuffer();
+        ArrowBuf data = src.getDataBuffer();
+        if (offsets.capacity() < (offset + count + 1L) * ow) {
+          return null;
+        }
+        long first = large ? offsets.getLong((long) offset * 8) : offsets.getInt((long) offset * 4);
+        long last = large ? offsets.getLong((offset + (long) count) * 8)
+            : offsets.getInt((offset + (long) count) * 4);
+        if (first < 0 || last < first || data.capacity() < last) {
+          return null;
+        }
+        rebased = allocator.buffer((count + 1L) * ow);
+        long from = offsets.memoryAddress() + (long) offset * ow;
+        long to = rebased.memoryAddress();
+        if (large) {
+          for (int i = 0; i <= count; i++) {
+            MemoryUtil.putLong(to + 8L * i, MemoryUtil.getLong(from + 8L * i) - first);
+          }
+        } else {
+          int base = (int) first;
+          for (int i = 0; i <= count; i++) {
+            MemoryUtil.putInt(to + 4L * i, MemoryUtil.getInt(from + 4L * i) - base);
+          }
+        }
+        buffers = List.of(validity, rebased, data.slice(first, last - first));
+      }
+      FieldVector out = field.createVector(allocator);
+      try {
+        out.loadFieldBuffers(new ArrowFieldNode(count, nulls), buffers);
+        return out;
+      } catch (RuntimeException | Error e) {
+        out.close();
+        throw e;
+      }
+    } finally {
+      if (rebased != null) {
+        rebased.close(); // the vector holds its own reference
+      }
+    }
   }
 
   /** The first row when the batch's live rows are one ascending run (a limit), else -1. */
