@@ -131,3 +131,22 @@ def test_handoff_proof_reports_one_address_on_every_side(eng):
     assert proof.zero_copy and proof.python_address == proof.java_address
     assert "zero bytes copied" in str(proof)
     assert "__quiver_handoff_proof" not in eng
+
+
+def test_freed_blocks_are_kept_for_reuse_and_given_back_on_request(eng):
+    """A computed result's blocks, once Python drops it, stay cached (not counted as allocated)
+    until release_caches() gives them back."""
+    x = np.random.default_rng(1).random(1_000_000)
+    out = eng.from_arrow({"x": x}).select(y=qv.col("x") * 2).collect()
+    assert np.allclose(out["y"].to_numpy(), x * 2)
+    del out
+    gc.collect()
+    eng.release_caches()  # start from an empty cache: earlier tests may have left blocks
+    assert eng.stats()["cached_free_bytes"] == 0
+    out = eng.from_arrow({"x": x}).select(y=qv.col("x") * 2).collect()
+    del out
+    gc.collect()
+    s = eng.stats()
+    assert s["cached_free_bytes"] >= 1_000_000 * 8 // 2, s  # the result's value blocks
+    eng.release_caches()
+    assert eng.stats()["cached_free_bytes"] == 0
