@@ -174,9 +174,11 @@ final class FlightDataReader {
             break;
           }
           int n = (int) Math.min(next.remaining(), size - at);
+          // Not through a ByteBuffer view of the ArrowBuf: each costs a reflective constructor
+          // call, and an upload arrives in thousands of socket-read pieces.
           ByteBuffer from = next.duplicate();
           from.limit(from.position() + n);
-          buf.nioBuffer(at, n).put(from);
+          buf.setBytes(at, from);
           long skipped = stream.skip(n);
           if (skipped != n) {
             throw new IOException("gRPC skipped " + skipped + " of " + n + " bytes");
