@@ -22,7 +22,8 @@ import java.util.List;
  * DATA frame slice) into a pooled direct buffer before writing it: a full copy of every batch.
  * Each accepted connection here gets {@link DirectWrites} as its outermost outbound handler; it
  * rebuilds such messages as all-direct composites, copying only the small heap parts, so the
- * socket writes (gathering) straight from Arrow's buffers.
+ * socket writes (gathering) straight from Arrow's buffers. On the way in, each connection also
+ * gets {@link ComposingReads}, which stops the HTTP/2 decoder from copying large socket reads.
  */
 public final class DirectWriteServerChannel extends NioServerSocketChannel {
   @Override
