@@ -83,8 +83,10 @@ class LocalEngine(Engine):
         CDataBridge = jpype.JClass("dev.quiver.engine.bridge.CDataBridge")
         install_java_resolver()
         with java_errors():
-            self.memory = (EngineMemory(parse_size(options.memory_limit))
-                           if options.memory_limit is not None else EngineMemory())
+            limit = (parse_size(options.memory_limit) if options.memory_limit is not None
+                     else int(EngineMemory.DEFAULT_LIMIT))
+            cache = parse_size(options.memory_cache) if options.memory_cache else 0
+            self.memory = EngineMemory(limit, cache, EngineMemory.DEFAULT_CACHE_IDLE)
             self.catalog = Catalog(self.memory)
             self.bridge = Bridge(CDataBridge(self.memory.root()))
         self._engine_lock = threading.Lock()
@@ -172,9 +174,9 @@ class LocalEngine(Engine):
 
         ``allocated_bytes`` (everything Java holds, including imported Python buffers),
         ``peak_bytes``, ``limit_bytes``, ``cached_bytes`` (the bridge's shared all-valid bitmap,
-        freed by :meth:`release_caches`), ``cached_free_bytes`` (freed blocks of 64 KiB or more
-        kept for reuse: at most 1/8 of the limit up to 512 MiB, each given back after 5 s unused
-        or by :meth:`release_caches`; not part of ``allocated_bytes``), ``export_bytes`` (C struct
+        freed by :meth:`release_caches`), ``cached_free_bytes`` (freed blocks kept for reuse when
+        the engine was started with ``memory_cache``, each given back after 5 s unused or by
+        :meth:`release_caches`; not part of ``allocated_bytes``), ``export_bytes`` (C struct
         bookkeeping of batches Python still holds), ``datasets``.
         """
         j = self.bridge.java
