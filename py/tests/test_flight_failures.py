@@ -281,6 +281,29 @@ def test_non_loopback_bind_needs_auth_or_insecure():
     assert "--insecure" in proc.stderr and "Exception" not in proc.stderr
 
 
+def test_a_bad_memory_cache_size_is_refused_by_name():
+    proc = subprocess.run(
+        [java_exe(), "-jar", str(server_jar()), "--port", "0", "--memory-cache", "lots"],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "--memory-cache" in proc.stderr and "'lots'" in proc.stderr, proc.stderr
+    assert "Exception" not in proc.stderr
+
+
+def test_a_replaced_upload_leaves_its_blocks_cached_not_allocated():
+    """The server keeps a replaced dataset's freed blocks for the next upload: stats shows them
+    as cached_free_bytes, outside allocated_bytes, and never above the cache's bound."""
+    with ServerProcess.start("--memory-limit", "256m", "--memory-cache", "8m") as s:
+        c = s.client()
+        t = big_table(200_000)
+        put(c, "cached", t, chunk=50_000)
+        put(c, "cached", t, chunk=50_000)  # replaces: the first copy's blocks are freed
+        st = json.loads(next(iter(c.do_action(flight.Action("stats", b"")))).body.to_pybytes())
+        assert 0 < st["cached_free_bytes"] <= 8 << 20, st
+        assert st["dataset_bytes"] <= st["allocated_bytes"], st
+        c.close()
+
+
 def test_help_documents_every_option_with_its_variable():
     proc = subprocess.run([java_exe(), "-jar", str(server_jar()), "--help"],
                           capture_output=True, text=True, timeout=60)
@@ -288,6 +311,7 @@ def test_help_documents_every_option_with_its_variable():
     for flag, env in [("--host", "QUIVER_HOST"), ("--port", "QUIVER_PORT"),
                       ("--tpch-scale", "QUIVER_TPCH_SCALE"),
                       ("--memory-limit", "QUIVER_MEMORY_LIMIT"),
+                      ("--memory-cache", "QUIVER_MEMORY_CACHE"),
                       ("--tls-cert", "QUIVER_TLS_CERT"), ("--tls-key", "QUIVER_TLS_KEY"),
                       ("--tls-client-ca", "QUIVER_TLS_CLIENT_CA"),
                       ("--tokens-file", "QUIVER_TOKENS_FILE"), ("--users-file", "QUIVER_USERS_FILE"),

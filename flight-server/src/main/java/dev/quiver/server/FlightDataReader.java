@@ -74,7 +74,7 @@ final class FlightDataReader {
   /**
    * Decodes the message {@code stream} holds, or returns null, having read part of it, when the
    * message has a field this reader leaves to Arrow. The caller has already checked the header
-   * ({@link GuardedMarshaller}); gRPC bounds the body by gRPC's message size limit.
+   * ({@link GuardedMarshaller}); gRPC's message size limit bounds the body.
    */
   Object read(InputStream stream) throws IOException {
     Flight.FlightDescriptor descriptor = null;
@@ -96,19 +96,20 @@ final class FlightDataReader {
             byte[] bytes = bytes(stream, size);
             header = MessageMetadataResult.create(ByteBuffer.wrap(bytes), size);
           }
+          // Like Arrow: a repeated field replaces the earlier one. Each is unset before the copy
+          // so that a failed copy does not leave the finally block a closed buffer to close.
           case APP_METADATA_TAG -> {
             if (appMetadata != null) {
               appMetadata.close();
+              appMetadata = null;
             }
-            appMetadata = null;
             appMetadata = copyInto(stream, size);
           }
           case BODY_TAG -> {
-            // Like Arrow: a repeated body replaces the earlier one.
             if (body != null) {
               body.close();
+              body = null;
             }
-            body = null;
             body = copyInto(stream, size);
           }
           default -> {
@@ -126,8 +127,7 @@ final class FlightDataReader {
           body = allocator.getEmpty();
         }
       }
-      Object message = newMessage.invokeExact(descriptor, header,
-          appMetadata, body);
+      Object message = newMessage.invokeExact(descriptor, header, appMetadata, body);
       done = true;
       return message;
     } catch (IOException | RuntimeException | Error e) {
