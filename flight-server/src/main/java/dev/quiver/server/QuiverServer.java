@@ -86,11 +86,6 @@ public final class QuiverServer implements AutoCloseable {
         // the socket writer every 64 KiB; megabyte batches want a deeper socket queue.
         b.withChildOption(io.netty.channel.ChannelOption.WRITE_BUFFER_WATER_MARK,
             new io.netty.channel.WriteBufferWaterMark(1 << 20, 4 << 20));
-        // Netty reads at most 64 KiB per read() by default: an exchange of 241 MB took ~3,800
-        // reads per call where the C++ server needed ~800. Letting reads grow to 1 MiB while the
-        // socket keeps filling them cut that to ~480 (strace); throughput stayed within noise.
-        b.withChildOption(io.netty.channel.ChannelOption.RCVBUF_ALLOCATOR,
-            new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 16 << 10, 1 << 20));
         DecodeFailureInterceptor.install(b, pool);
         // gRPC wants the channel type and both event loop groups together; they are ours to
         // shut down after the server (see drainAndClose).
