@@ -5,24 +5,18 @@ package dev.quiver.engine.exec;
  * limit.
  *
  * @param threads workers per parallel phase (1 runs everything on the consumer's thread)
- * @param morselRows rows per morsel handed to a worker when the scan's morsels stream to the
- *     consumer (at most {@link #BLOCKING_MORSEL_ROWS} under a blocking operator); also the chunk
- *     size of expression kernels
+ * @param morselRows rows per morsel handed to a worker (also the chunk size of expression kernels)
  * @param queryMemoryLimit the most one query's allocator may hold, in bytes
  */
 public record ExecOptions(int threads, int morselRows, long queryMemoryLimit) {
   /**
-   * 64K rows for scans whose morsels stream to the consumer: a result streamed to Python crosses
-   * as one batch per morsel, and at 16K rows the per-batch cost made {@code x * 2} over 10M rows
-   * take 33-35 ms against 17-27 ms at 64K.
+   * 64K rows: a result streamed to Python crosses as one batch per morsel, and at 16K rows the
+   * per-batch cost made {@code x * 2} over 10M rows take 33-35 ms against 17-27 ms at 64K.
+   * Joins gain too (TPC-H Q10 on two threads: 123 ms at 64K, 178-227 ms at 16K in full
+   * benchmark runs); only Q1 on one thread was faster at 16K (173 ms against 188 ms), which did
+   * not pay for smaller morsels under blocking operators (tried: Q10 went to 227 ms).
    */
   public static final int DEFAULT_MORSEL_ROWS = 64 * 1024;
-  /**
-   * The most rows per morsel for scans that feed a blocking operator (aggregate, sort, join
-   * build): TPC-H Q1 took 173 ms on one thread at 16K against 188 ms at 64K, the expressions'
-   * chunks staying in cache.
-   */
-  public static final int BLOCKING_MORSEL_ROWS = 16 * 1024;
 
   public ExecOptions {
     if (threads < 1) {

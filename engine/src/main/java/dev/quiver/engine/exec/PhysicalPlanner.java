@@ -87,7 +87,7 @@ public final class PhysicalPlanner {
   private ExecNode buildAll(LogicalPlan p) {
     List<ExecNode> built = new ArrayList<>();
     try {
-      return build(p, built, true);
+      return build(p, built);
     } catch (RuntimeException | Error e) {
       for (ExecNode n : built) {
         if (n instanceof ScanExec s) {
@@ -98,16 +98,7 @@ public final class PhysicalPlanner {
     }
   }
 
-  /**
-   * @param streams whether {@code p}'s batches reach the consumer one for one (through filters,
-   *     projections, limits, unions and join probes) rather than ending in an operator that
-   *     consumes its whole input first (aggregate, sort, top-k, distinct, a join's build side).
-   *     A scan that streams uses {@link ExecOptions#morselRows()}: each morsel becomes a batch
-   *     the consumer pays for. One that feeds a blocking operator uses at most
-   *     {@link ExecOptions#BLOCKING_MORSEL_ROWS}, which keeps the chunks expressions work on in
-   *     cache.
-   */
-  private ExecNode build(LogicalPlan p, List<ExecNode> built, boolean streams) {
+  private ExecNode build(LogicalPlan p, List<ExecNode> built) {
     if (p instanceof LogicalPlan.Scan s) {
       Dataset d = catalog.find(s.dataset()).orElseThrow(() -> new PlanException(DATASET_NOT_FOUND,
           "dataset '" + s.dataset() + "' not found"));
@@ -134,10 +125,8 @@ public final class PhysicalPlanner {
         }
         unique(out, "scan of " + s.dataset());
         // Schema-level metadata describes the dataset, so a scan keeps it.
-        int morselRows = streams ? options.morselRows()
-            : Math.min(options.morselRows(), ExecOptions.BLOCKING_MORSEL_ROWS);
         ScanExec scan = new ScanExec(d, idx, new Schema(out, d.schema().getCustomMetadata()),
-            morselRows);
+            options.morselRows());
         built.add(scan);
         return scan;
       } catch (RuntimeException | Error e) {
@@ -166,11 +155,11 @@ public final class PhysicalPlanner {
       return new InputExec(in.name(), null, plainSchema(s));
     }
     if (p instanceof LogicalPlan.Filter f) {
-      ExecNode c = build(f.input(), built, streams);
+      ExecNode c = build(f.input(), built);
       return new FilterExec(c, binder.bind(f.predicate(), c.schema()));
     }
     if (p instanceof LogicalPlan.Project pr) {
-      ExecNode c = build(pr.input(), built, streams);
+      ExecNode c = build(pr.input(), built);
       if (pr.columns().isEmpty()) {
         throw new PlanException(INVALID_PLAN, "project needs at least one column");
       }
@@ -185,7 +174,7 @@ public final class PhysicalPlanner {
       return new ProjectExec(c, exprs, new Schema(fields));
     }
     if (p instanceof LogicalPlan.Aggregate a) {
-      ExecNode c = build(a.input(), built, false);
+      ExecNode c = build(a.input(), built);
       List<PhysicalExpr> keys = new ArrayList<>();
       List<Field> fields = new ArrayList<>();
       for (LogicalPlan.NamedExpr ne : a.groupBy()) {
@@ -218,19 +207,19 @@ public final class PhysicalPlanner {
       return new HashAggregateExec(c, keys, specs, new Schema(fields), "HashAggregate");
     }
     if (p instanceof LogicalPlan.Sort s) {
-      ExecNode c = build(s.input(), built, false);
+      ExecNode c = build(s.input(), built);
       return new SortExec(c, sortKeys(s.keys(), c.schema()));
     }
     if (p instanceof LogicalPlan.TopK t) {
-      ExecNode c = build(t.input(), built, false);
+      ExecNode c = build(t.input(), built);
       if (t.k() < 0) {
         throw new PlanException(INVALID_PLAN, "top_k k must be >= 0, got " + t.k());
       }
       return new TopKExec(c, sortKeys(t.keys(), c.schema()), t.k());
     }
     if (p instanceof LogicalPlan.Join j) {
-      ExecNode l = build(j.left(), built, streams);
-      ExecNode r = build(j.right(), built, false);
+      ExecNode l = build(j.left(), built);
+      ExecNode r = build(j.right(), built);
       if (j.leftKeys().isEmpty() || j.leftKeys().size() != j.rightKeys().size()) {
         throw new PlanException(INVALID_PLAN, "join needs left_keys and right_keys of equal, non-zero "
             + "length; got " + j.leftKeys() + " and " + j.rightKeys());
@@ -283,11 +272,11 @@ public final class PhysicalPlanner {
           keepRight.stream().mapToInt(Integer::intValue).toArray());
     }
     if (p instanceof LogicalPlan.Limit l) {
-      ExecNode c = build(l.input(), built, streams);
+      ExecNode c = build(l.input(), built);
       return new LimitExec(c, l.limit(), l.offset());
     }
     if (p instanceof LogicalPlan.Distinct d) {
-      ExecNode c = build(d.input(), built, false);
+      ExecNode c = build(d.input(), built);
       for (Field f : c.schema().getFields()) {
         if (TypeKind.of(f.getType()) == TypeKind.OTHER) {
           throw new PlanException(PlanException.Kind.UNSUPPORTED_TYPE, "distinct cannot compare column '"
@@ -302,7 +291,7 @@ public final class PhysicalPlanner {
     }
     List<ExecNode> ins = new ArrayList<>();
     for (LogicalPlan c : u.inputs()) {
-      ins.add(build(c, built, streams));
+      ins.add(build(c, built));
     }
     List<Field> first = ins.get(0).schema().getFields();
     List<Field> fields = new ArrayList<>();
