@@ -12,7 +12,7 @@ public record ExecOptions(int threads, int morselRows, long queryMemoryLimit) {
   /**
    * 64K rows: a result streamed to Python crosses as one batch per morsel, and at 16K rows the
    * per-batch cost made {@code x * 2} over 10M rows take 33-35 ms against 17-27 ms at 64K.
-   * Joins gain too (TPC-H Q10 on two threads: 123 ms at 64K, 178-227 ms at 16K in full
+   * Joins gain too (TPC-H Q10 on two threads: 123-137 ms at 64K, 178-227 ms at 16K in full
    * benchmark runs); only Q1 on one thread was faster at 16K (173 ms against 188 ms), which did
    * not pay for smaller morsels under blocking operators (tried: Q10 went to 227 ms).
    */
