@@ -61,7 +61,7 @@ public final class BlockCache implements AllocationManager.Factory, AutoCloseabl
 
   @Override
   public AllocationManager create(BufferAllocator accountingAllocator, long size) {
-    return new Block(accountingAllocator, this, size, take(size));
+    return new Block(accountingAllocator, this, size);
   }
 
   @Override
@@ -150,10 +150,6 @@ public final class BlockCache implements AllocationManager.Factory, AutoCloseabl
     return misses;
   }
 
-  public long capacityBytes() {
-    return capacityBytes;
-  }
-
   /** Frees the cache; blocks released afterwards are freed at once. */
   @Override
   public synchronized void close() {
@@ -167,11 +163,13 @@ public final class BlockCache implements AllocationManager.Factory, AutoCloseabl
     private final long size;
     private final long address;
 
-    Block(BufferAllocator accountingAllocator, BlockCache cache, long size, long address) {
+    Block(BufferAllocator accountingAllocator, BlockCache cache, long size) {
+      // Memory is taken only once Arrow's constructor accepted the allocator (it refuses a
+      // closed one), as Arrow's own manager does, so a refusal cannot strand a block.
       super(accountingAllocator);
       this.cache = cache;
       this.size = size;
-      this.address = address;
+      this.address = cache.take(size);
     }
 
     @Override

@@ -140,6 +140,12 @@ class BlockCacheTest {
   }
 
   @Test
+  void negativeBoundsAreRefused() {
+    assertThrows(IllegalArgumentException.class, () -> new BlockCache(-1, 0));
+    assertThrows(IllegalArgumentException.class, () -> new BlockCache(MB, -1));
+  }
+
+  @Test
   void capacityZeroTurnsCachingOff() {
     try (EngineMemory memory = new EngineMemory(64 * MB, 0, Duration.ofMinutes(1));
          BufferAllocator a = memory.child("t")) {
