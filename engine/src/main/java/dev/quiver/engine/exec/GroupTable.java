@@ -46,6 +46,13 @@ public final class GroupTable {
     byte[] d = k.data;
     int[] o = k.offsets;
     long[] h = k.hashes;
+    // Room for every key of the chunk at once: growing key by key copied the key bytes again
+    // at each doubling, in the middle of the probe loop.
+    long need = (long) keyBytes + o[n] - o[0];
+    if (need > keyData.length) {
+      keyData = Arrays.copyOf(keyData, (int) Math.min(Integer.MAX_VALUE - 16,
+          Math.max(need, 2L * keyData.length)));
+    }
     for (int i = 0; i < n; i++) {
       out[i] = findOrInsert(d, o[i], o[i + 1] - o[i], h[i]);
     }

@@ -74,70 +74,92 @@ public final class RowKeys {
     byte[] data = dev.quiver.engine.expr.Scratch.bytes(offs[n]);
     int[] cur = dev.quiver.engine.expr.Scratch.ints(n);
     System.arraycopy(offs, 0, cur, 0, n);
-    for (Vec k : keys) {
-      boolean[] nulls = k.nulls;
-      if (k instanceof LongVec l) {
-        long[] v = l.values;
-        for (int i = 0; i < n; i++) {
-          int p = cur[i];
-          boolean isNull = nulls != null && nulls[i];
-          data[p] = (byte) (isNull ? 1 : 0);
-          LONGS.set(data, p + 1, isNull ? 0L : v[i]);
-          cur[i] = p + 9;
-        }
-      } else if (k instanceof DoubleVec d) {
-        double[] v = d.values;
-        for (int i = 0; i < n; i++) {
-          int p = cur[i];
-          boolean isNull = nulls != null && nulls[i];
-          double x = v[i] == 0.0 ? 0.0 : v[i];
-          data[p] = (byte) (isNull ? 1 : 0);
-          LONGS.set(data, p + 1, isNull ? 0L : Double.doubleToLongBits(x));
-          cur[i] = p + 9;
-        }
-      } else if (k instanceof BoolVec b) {
-        boolean[] v = b.values;
-        for (int i = 0; i < n; i++) {
-          int p = cur[i];
-          boolean isNull = nulls != null && nulls[i];
-          data[p] = (byte) (isNull ? 1 : 0);
-          data[p + 1] = (byte) (!isNull && v[i] ? 1 : 0);
-          cur[i] = p + 2;
-        }
-      } else {
-        BytesVec s = (BytesVec) k;
-        for (int i = 0; i < n; i++) {
-          int p = cur[i];
-          boolean isNull = nulls != null && nulls[i];
-          int l = isNull ? 0 : s.length(i);
-          data[p] = (byte) (isNull ? 1 : 0);
-          int at;
-          if (l < 255) {
-            data[p + 1] = (byte) l;
-            at = p + 2;
-          } else {
-            data[p + 1] = (byte) 0xFF;
-            INTS.set(data, p + 2, l);
-            at = p + 6;
-          }
-          int so = s.offsets[i];
-          if (l <= 16) {
-            // tiny strings (flags, codes): a plain loop beats arraycopy's call overhead
-            for (int q = 0; q < l; q++) {
-              data[at + q] = s.data[so + q];
-            }
-          } else {
-            System.arraycopy(s.data, so, data, at, l);
-          }
-          cur[i] = at + l;
-        }
+    // Rows a block at a time, so that the block's bytes stay in cache while every column is
+    // written into them (column passes over a whole morsel of wide keys, such as TPC-H Q10's
+    // seven customer columns, missed cache on every row of every column).
+    long[] hashes = dev.quiver.engine.expr.Scratch.longs(n);
+    int block = blockRows(offs[n], n);
+    for (int from = 0; from < n; from += block) {
+      int to = Math.min(n, from + block);
+      for (Vec k : keys) {
+        writeColumn(k, data, cur, from, to);
+      }
+      for (int i = from; i < to; i++) {
+        hashes[i] = hash(data, offs[i], offs[i + 1] - offs[i]);
       }
     }
-    long[] hashes = dev.quiver.engine.expr.Scratch.longs(n);
-    for (int i = 0; i < n; i++) {
-      hashes[i] = hash(data, offs[i], offs[i + 1] - offs[i]);
-    }
     return new RowKeys(data, offs, hashes, anyNull, n);
+  }
+
+  /** Rows per block so that a block's encoded keys take about {@link #BLOCK_BYTES}. */
+  private static int blockRows(long totalBytes, int n) {
+    if (totalBytes <= BLOCK_BYTES) {
+      return Math.max(n, 1);
+    }
+    return (int) Math.max(64, BLOCK_BYTES * (long) n / totalBytes);
+  }
+
+  private static final int BLOCK_BYTES = 32 * 1024;
+
+  /** Appends column {@code k} of rows [from, to) at each row's cursor and advances it. */
+  private static void writeColumn(Vec k, byte[] data, int[] cur, int from, int to) {
+    boolean[] nulls = k.nulls;
+    if (k instanceof LongVec l) {
+      long[] v = l.values;
+      for (int i = from; i < to; i++) {
+        int p = cur[i];
+        boolean isNull = nulls != null && nulls[i];
+        data[p] = (byte) (isNull ? 1 : 0);
+        LONGS.set(data, p + 1, isNull ? 0L : v[i]);
+        cur[i] = p + 9;
+      }
+    } else if (k instanceof DoubleVec d) {
+      double[] v = d.values;
+      for (int i = from; i < to; i++) {
+        int p = cur[i];
+        boolean isNull = nulls != null && nulls[i];
+        double x = v[i] == 0.0 ? 0.0 : v[i];
+        data[p] = (byte) (isNull ? 1 : 0);
+        LONGS.set(data, p + 1, isNull ? 0L : Double.doubleToLongBits(x));
+        cur[i] = p + 9;
+      }
+    } else if (k instanceof BoolVec b) {
+      boolean[] v = b.values;
+      for (int i = from; i < to; i++) {
+        int p = cur[i];
+        boolean isNull = nulls != null && nulls[i];
+        data[p] = (byte) (isNull ? 1 : 0);
+        data[p + 1] = (byte) (!isNull && v[i] ? 1 : 0);
+        cur[i] = p + 2;
+      }
+    } else {
+      BytesVec s = (BytesVec) k;
+      for (int i = from; i < to; i++) {
+        int p = cur[i];
+        boolean isNull = nulls != null && nulls[i];
+        int l = isNull ? 0 : s.length(i);
+        data[p] = (byte) (isNull ? 1 : 0);
+        int at;
+        if (l < 255) {
+          data[p + 1] = (byte) l;
+          at = p + 2;
+        } else {
+          data[p + 1] = (byte) 0xFF;
+          INTS.set(data, p + 2, l);
+          at = p + 6;
+        }
+        int so = s.offsets[i];
+        if (l <= 16) {
+          // tiny strings (flags, codes): a plain loop beats arraycopy's call overhead
+          for (int q = 0; q < l; q++) {
+            data[at + q] = s.data[so + q];
+          }
+        } else {
+          System.arraycopy(s.data, so, data, at, l);
+        }
+        cur[i] = at + l;
+      }
+    }
   }
 
   /** Hash of one encoded key: a cheap mix for the common short keys, XXH64 for long ones. */
@@ -166,60 +188,91 @@ public final class RowKeys {
     return offsets[i + 1] - offsets[i];
   }
 
-  /** Decodes column {@code col} of {@code count} encoded keys back into a vec of {@code type}. */
-  public static Vec decode(byte[] data, int[] offsets, int count, int col, ArrowType[] types) {
-    int[] cur = new int[count];
-    for (int i = 0; i < count; i++) {
-      int p = offsets[i];
-      for (int c = 0; c < col; c++) {
-        p += width(types[c], data, p);
+  /**
+   * Decodes every column of {@code count} encoded keys back into vecs of {@code types}: each
+   * key is walked once, a block of keys at a time so that the block stays in cache while every
+   * column is read from it.
+   */
+  public static Vec[] decodeAll(byte[] data, int[] offsets, int count, ArrowType[] types) {
+    int cols = types.length;
+    int[] shapes = new int[cols];
+    boolean[][] nulls = new boolean[cols][];
+    long[][] words = new long[cols][];
+    boolean[][] bools = new boolean[cols][];
+    BytesVec.Builder[] bytes = new BytesVec.Builder[cols];
+    for (int c = 0; c < cols; c++) {
+      shapes[c] = shape(types[c]);
+      nulls[c] = new boolean[count];
+      switch (shapes[c]) {
+        case LONG, DOUBLE -> words[c] = new long[count];
+        case BOOL -> bools[c] = new boolean[count];
+        default -> bytes[c] = new BytesVec.Builder(types[c], count, Math.max(64, count * 8));
       }
-      cur[i] = p;
     }
-    ArrowType type = types[col];
-    int t = shape(type);
-    boolean[] nulls = new boolean[count];
-    boolean anyNull = false;
-    for (int i = 0; i < count; i++) {
-      nulls[i] = data[cur[i]] != 0;
-      anyNull |= nulls[i];
-    }
-    if (t == LONG) {
-      long[] v = new long[count];
-      for (int i = 0; i < count; i++) {
-        v[i] = (long) LONGS.get(data, cur[i] + 1);
-      }
-      return new LongVec(type, v, count, anyNull ? nulls : null);
-    }
-    if (t == DOUBLE) {
-      double[] v = new double[count];
-      for (int i = 0; i < count; i++) {
-        v[i] = Double.longBitsToDouble((long) LONGS.get(data, cur[i] + 1));
-      }
-      return new DoubleVec(type, v, count, anyNull ? nulls : null);
-    }
-    if (t == BOOL) {
-      boolean[] v = new boolean[count];
-      for (int i = 0; i < count; i++) {
-        v[i] = data[cur[i] + 1] != 0;
-      }
-      return new BoolVec(v, count, anyNull ? nulls : null);
-    }
-    BytesVec.Builder b = new BytesVec.Builder(type, count, 64);
-    for (int i = 0; i < count; i++) {
-      if (nulls[i]) {
-        b.appendNull();
-      } else {
-        int p = cur[i];
-        int l = data[p + 1] & 0xFF;
-        if (l < 255) {
-          b.append(data, p + 2, l);
+    int[] cur = java.util.Arrays.copyOf(offsets, count);
+    int block = blockRows(count == 0 ? 0 : offsets[count] - offsets[0], count);
+    for (int from = 0; from < count; from += block) {
+      int to = Math.min(count, from + block);
+      for (int c = 0; c < cols; c++) {
+        boolean[] nl = nulls[c];
+        if (shapes[c] == LONG || shapes[c] == DOUBLE) {
+          long[] w = words[c];
+          for (int i = from; i < to; i++) {
+            int p = cur[i];
+            nl[i] = data[p] != 0;
+            w[i] = (long) LONGS.get(data, p + 1);
+            cur[i] = p + 9;
+          }
+        } else if (shapes[c] == BOOL) {
+          boolean[] v = bools[c];
+          for (int i = from; i < to; i++) {
+            int p = cur[i];
+            nl[i] = data[p] != 0;
+            v[i] = data[p + 1] != 0;
+            cur[i] = p + 2;
+          }
         } else {
-          b.append(data, p + 6, (int) INTS.get(data, p + 2));
+          BytesVec.Builder b = bytes[c];
+          for (int i = from; i < to; i++) {
+            int p = cur[i];
+            int l = data[p + 1] & 0xFF;
+            int at = p + 2;
+            if (l == 255) {
+              l = (int) INTS.get(data, p + 2);
+              at = p + 6;
+            }
+            nl[i] = data[p] != 0;
+            if (nl[i]) {
+              b.appendNull();
+            } else {
+              b.append(data, at, l);
+            }
+            cur[i] = at + l;
+          }
         }
       }
     }
-    return b.build();
+    Vec[] out = new Vec[cols];
+    for (int c = 0; c < cols; c++) {
+      boolean any = false;
+      for (int i = 0; i < count && !any; i++) {
+        any = nulls[c][i];
+      }
+      boolean[] nl = any ? nulls[c] : null;
+      out[c] = switch (shapes[c]) {
+        case LONG -> new LongVec(types[c], words[c], count, nl);
+        case DOUBLE -> {
+          double[] v = new double[count];
+          for (int i = 0; i < count; i++) {
+            v[i] = Double.longBitsToDouble(words[c][i]);
+          }
+          yield new DoubleVec(types[c], v, count, nl);
+        }
+        case BOOL -> new BoolVec(bools[c], count, nl);
+        default -> bytes[c].build();
+      };
+    }
+    return out;
   }
 
   static final int LONG = 0;
@@ -234,14 +287,5 @@ public final class RowKeys {
       case STRING, BINARY -> BYTES;
       default -> LONG;
     };
-  }
-
-  static int width(ArrowType t, byte[] data, int p) {
-    int s = shape(t);
-    if (s == BYTES) {
-      int l = data[p + 1] & 0xFF;
-      return l < 255 ? 2 + l : 6 + (int) INTS.get(data, p + 2);
-    }
-    return s == BOOL ? 2 : 9;
   }
 }

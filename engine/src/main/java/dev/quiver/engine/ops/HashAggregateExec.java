@@ -43,6 +43,8 @@ public final class HashAggregateExec extends ExecNode {
   /** The packed-key layout when the keys fit 64 bits (and are not one plain 64-bit key). */
   private final PackedKeys packing;
   private final BufferedResult result = new BufferedResult();
+  /** The result's columns when handed out as borrowed ranges; closed with the operator. */
+  private Batch slicedOwner;
 
   public HashAggregateExec(ExecNode child, List<PhysicalExpr> groupExprs,
       List<AggregateSpec> aggregates, Schema schema, String label) {
@@ -187,12 +189,23 @@ public final class HashAggregateExec extends ExecNode {
       packed = false;
     }
 
-    Vec keyColumn(int k, int groups) {
-      if (packed) {
-        return packing.unpack(longTable.keys(PACKED).values, groups, k);
+    /** The group keys, one vec per key column, in group-id order. */
+    Vec[] keyColumns(int groups) {
+      Vec[] out = new Vec[keyTypes.length];
+      if (out.length == 0) {
+        return out;
       }
-      return longTable != null ? longTable.keys(keyTypes[0])
-          : RowKeys.decode(table.keyData(), table.keyOffsets(), groups, k, keyTypes);
+      if (packed) {
+        for (int k = 0; k < out.length; k++) {
+          out[k] = packing.unpack(longTable.keys(PACKED).values, groups, k);
+        }
+        return out;
+      }
+      if (longTable != null) {
+        out[0] = longTable.keys(keyTypes[0]);
+        return out;
+      }
+      return RowKeys.decodeAll(table.keyData(), table.keyOffsets(), groups, keyTypes);
     }
   }
 
@@ -243,9 +256,9 @@ public final class HashAggregateExec extends ExecNode {
     }
     List<FieldVector> cols = new ArrayList<>();
     try {
+      Vec[] keys = target.keyColumns(groups);
       for (int k = 0; k < keyTypes.length; k++) {
-        Vec v = target.keyColumn(k, groups);
-        cols.add(VecWriter.write(v, schema.getFields().get(k), ctx.allocator()));
+        cols.add(VecWriter.write(keys[k], schema.getFields().get(k), ctx.allocator()));
       }
       for (int a = 0; a < aggregates.size(); a++) {
         target.states[a].ensure(groups);
@@ -260,10 +273,35 @@ public final class HashAggregateExec extends ExecNode {
     }
     metrics.nanos.addAndGet(System.nanoTime() - t0);
     metrics.rowsOut.addAndGet(groups);
-    metrics.batchesOut.incrementAndGet();
-    out.add(Batch.owning(schema, cols, groups, 0));
+    Batch whole = Batch.owning(schema, cols, groups, 0);
+    int slice = sliceRows(groups, ctx.threads());
+    if (slice >= groups) {
+      metrics.batchesOut.incrementAndGet();
+      out.add(whole);
+      return out;
+    }
+    // Many groups feeding parallel operators (the joins above a partial aggregate): hand them
+    // out as borrowed ranges so every worker gets some; this operator keeps the columns.
+    slicedOwner = whole;
+    long seq = 0;
+    for (int from = 0; from < groups; from += slice) {
+      out.add(new Batch(schema, cols, null, from, Math.min(slice, groups - from), null, false, seq++));
+      metrics.batchesOut.incrementAndGet();
+    }
     return out;
   }
+
+  /** Rows per output batch: all of them on one thread, else about four ranges per worker. */
+  static int sliceRows(int groups, int threads) {
+    if (threads <= 1) {
+      return Math.max(groups, 1);
+    }
+    int target = (groups + threads * 4 - 1) / (threads * 4);
+    // Multiples of 8 rows keep every range's validity bitmap byte-aligned (shared, not copied).
+    return Math.max(MIN_SLICE_ROWS, (target + 7) & ~7);
+  }
+
+  private static final int MIN_SLICE_ROWS = 8192;
 
   @Override
   public List<ExecNode> children() {
@@ -288,6 +326,12 @@ public final class HashAggregateExec extends ExecNode {
   @Override
   public void close() {
     result.close();
+    synchronized (this) {
+      if (slicedOwner != null) {
+        slicedOwner.close();
+        slicedOwner = null;
+      }
+    }
     super.close();
   }
 }
