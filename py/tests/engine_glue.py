@@ -32,7 +32,8 @@ def _java():
 class JavaEngine:
     """An EngineMemory + Catalog + QueryEngine in the in-process JVM."""
 
-    def __init__(self, threads: int = 2, morsel_rows: int | None = None, limit_bytes: int = 4 << 30):
+    def __init__(self, threads: int = 2, morsel_rows: int | None = None, limit_bytes: int = 4 << 30,
+                 eager_aggregation: bool = True):
         jpype = _java()
         J = jpype.JClass
         self._Data = J("org.apache.arrow.c.Data")
@@ -43,6 +44,7 @@ class JavaEngine:
         opts = J("dev.quiver.engine.exec.ExecOptions").defaults().withThreads(threads)
         if morsel_rows:
             opts = opts.withMorselRows(morsel_rows)
+        opts = opts.withEagerAggregation(eager_aggregation)
         self.engine = J("dev.quiver.engine.exec.QueryEngine")(self.catalog, opts)
 
     def load(self, name: str, table: pa.Table) -> None:
@@ -111,6 +113,16 @@ class JavaEngine:
             for r in readers:
                 r.close()
         return copied
+
+    def explain(self, plan: dict) -> str:
+        """Runs a plan to the end in Java and returns its operator tree with metrics."""
+        result, readers = self._reader(plan)
+        try:
+            while result.loadNextBatch():
+                pass
+            return str(result.explain())
+        finally:
+            result.close()
 
     def output_schema(self, plan: dict) -> str:
         jpype = _java()

@@ -571,6 +571,112 @@ def test_plan_errors_name_the_problem(env):
     assert eng.allocated() > 0  # the datasets are still there; queries freed their memory
 
 
+# ----------------------------------------------------------------------------- eager aggregation
+
+
+def _eager_tables(seed: int):
+    """A fact table and two lookup tables. The lookup keys repeat and are sometimes null, so a
+    partial aggregate below the joins must be duplicated (or dropped) exactly like its rows."""
+    rng = random.Random(seed)
+    n = 6000
+    fact = pa.table({
+        "fk": pa.array(_with_nulls(rng, [rng.randrange(300) for _ in range(n)], 0.05), pa.int64()),
+        "tag": pa.array([rng.choice(["p", "q"]) for _ in range(n)], pa.string()),
+        "v": pa.array(_with_nulls(rng, [rng.randrange(-1000, 1000) for _ in range(n)]), pa.int32()),
+        "d": pa.array(_with_nulls(rng, [decimal.Decimal(rng.randrange(-99999, 99999)) / 100 for _ in range(n)]),
+                      pa.decimal128(12, 2)),
+        "x": pa.array(_with_nulls(rng, [rng.choice([0.5, 1.25, -2.0, 4.0]) for _ in range(n)]), pa.float64()),
+        "s": pa.array(_with_nulls(rng, [rng.choice(["kiwi", "apple", "élan", ""]) for _ in range(n)]), pa.string()),
+    })
+    dk = [rng.randrange(320) for _ in range(400)]  # some keys twice, some fact keys absent
+    dim = pa.table({"dk": pa.array(_with_nulls(rng, dk, 0.03), pa.int64()),
+                    "dname": pa.array([f"name{k % 37}" for k in dk], pa.string()),
+                    "grp": pa.array([k % 7 for k in dk], pa.int32())})
+    grp = pa.table({"g": pa.array([0, 1, 2, 3, 4, 5, 5], pa.int32()),
+                    "label": pa.array(["a", "b", "c", "d", "e", "f", "f2"], pa.string())})
+    return fact, dim, grp
+
+
+@pytest.mark.parametrize("fact_side", ["left", "right"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_eager_aggregation_below_lookup_joins_matches_duckdb(fact_side, seed):
+    """sum, min and max over a fact table joined to two lookup tables are split into a partial
+    aggregate below the joins (the explain shows it); results match DuckDB and the unsplit plan."""
+    fact, dim, grp = _eager_tables(seed)
+    con = duckdb.connect()
+    for name, t in (("fact", fact), ("dim", dim), ("grp", grp)):
+        con.register(name, t)
+    fact_scan = {"node": "scan", "dataset": "fact"}
+    dim_scan = {"node": "scan", "dataset": "dim"}
+    sides = (fact_scan, dim_scan) if fact_side == "left" else (dim_scan, fact_scan)
+    keys = (["fk"], ["dk"]) if fact_side == "left" else (["dk"], ["fk"])
+    inner = {"node": "join", "type": "inner", "left": sides[0], "right": sides[1],
+             "left_keys": keys[0], "right_keys": keys[1]}
+    joined = {"node": "join", "type": "inner", "left": inner, "right": {"node": "scan", "dataset": "grp"},
+              "left_keys": ["grp"], "right_keys": ["g"]}
+    p = plan({"node": "aggregate", "input": joined,
+              "group_by": [{"name": "label", "expr": col("label")}, {"name": "dname", "expr": col("dname")},
+                           {"name": "tag", "expr": col("tag")}],
+              "aggregates": [{"name": "sv", "function": "sum", "args": [col("v")]},
+                             {"name": "sd", "function": "sum", "args": [call("multiply", col("d"), col("x"))]},
+                             {"name": "mins", "function": "min", "args": [col("s")]},
+                             {"name": "maxd", "function": "max", "args": [col("d")]},
+                             {"name": "sx", "function": "sum", "args": [col("x")]}]})
+    theirs = con.execute("""
+        SELECT label, dname, tag, sum(v), sum(d * x), min(s), max(d), sum(x)
+        FROM fact JOIN dim ON fk = dk JOIN grp ON grp = g
+        GROUP BY label, dname, tag ORDER BY label, dname, tag""").fetchall()
+    results = {}
+    for eager in (True, False):
+        eng = JavaEngine(threads=2, morsel_rows=500, eager_aggregation=eager)
+        try:
+            for name, t in (("fact", fact), ("dim", dim), ("grp", grp)):
+                eng.load(name, t)
+            out = eng.run(p)
+            explain = eng.explain(p)
+            assert ("__partial_0" in explain) == eager, explain
+            if eager:
+                assert "keys=[#fk, #tag]" in explain, explain
+            rows = sorted(rows_of(out), key=lambda r: r[:3])
+            assert_rows_equal(rows, theirs, f"eager={eager}")
+            results[eager] = rows
+        finally:
+            eng.close()
+    assert len(theirs) > 50
+
+
+def test_eager_aggregation_leaves_other_plans_as_written():
+    """Counts, means, global aggregates and joins whose other side is filtered are not split."""
+    fact, dim, grp = _eager_tables(3)
+    con = duckdb.connect()
+    for name, t in (("fact", fact), ("dim", dim)):
+        con.register(name, t)
+    eng = JavaEngine(threads=2)
+    try:
+        for name, t in (("fact", fact), ("dim", dim)):
+            eng.load(name, t)
+        join = {"node": "join", "type": "inner", "left": {"node": "scan", "dataset": "fact"},
+                "right": {"node": "scan", "dataset": "dim"}, "left_keys": ["fk"], "right_keys": ["dk"]}
+        filtered = dict(join, right={"node": "filter", "input": {"node": "scan", "dataset": "dim"},
+                                     "predicate": call("lt", col("grp"), lit("int32", 3))})
+        cases = [
+            (join, [{"name": "dname", "expr": col("dname")}], "count", [col("v")],
+             "SELECT dname, count(v) FROM fact JOIN dim ON fk = dk GROUP BY dname ORDER BY dname"),
+            (join, [{"name": "dname", "expr": col("dname")}], "mean", [col("v")],
+             "SELECT dname, avg(v) FROM fact JOIN dim ON fk = dk GROUP BY dname ORDER BY dname"),
+            (join, [], "sum", [col("v")], "SELECT sum(v) FROM fact JOIN dim ON fk = dk"),
+            (filtered, [{"name": "dname", "expr": col("dname")}], "sum", [col("v")],
+             "SELECT dname, sum(v) FROM fact JOIN dim ON fk = dk WHERE grp < 3 GROUP BY dname ORDER BY dname"),
+        ]
+        for inp, keys, fn, args, sql in cases:
+            p = plan({"node": "aggregate", "input": inp, "group_by": keys,
+                      "aggregates": [{"name": "a", "function": fn, "args": args}]})
+            assert "__partial" not in eng.explain(p), sql
+            assert_rows_equal(sorted(rows_of(eng.run(p)), key=sort_key), con.execute(sql).fetchall(), sql)
+    finally:
+        eng.close()
+
+
 # ----------------------------------------------------------------------------- TPC-H
 
 

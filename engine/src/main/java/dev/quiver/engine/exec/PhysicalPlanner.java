@@ -73,15 +73,26 @@ public final class PhysicalPlanner {
 
   /** Builds the operator tree; on failure everything already built is released. */
   public ExecNode plan(LogicalPlan p) {
-    joinOutputs = JoinOutputs.of(p);
+    LogicalPlan rewritten = options.eagerAggregation()
+        ? EagerAggregation.rewrite(p, this::datasetColumns) : p;
+    joinOutputs = JoinOutputs.of(rewritten);
     try {
-      return buildAll(p);
+      return buildAll(rewritten);
     } catch (PlanException e) {
       // An error names the columns an operator's input has: report them as the plan wrote them,
-      // not as joins pruned them (planning again costs nothing compared with a query).
+      // not as joins pruned them or aggregates were split (planning again costs nothing
+      // compared with a query).
       joinOutputs = null;
       return buildAll(p);
     }
+  }
+
+  private List<String> datasetColumns(String name) {
+    return catalog.find(name).map(d -> {
+      try (d) {
+        return d.schema().getFields().stream().map(Field::getName).toList();
+      }
+    }).orElse(null);
   }
 
   private ExecNode buildAll(LogicalPlan p) {
