@@ -443,6 +443,16 @@ public final class HashJoinExec extends ExecNode {
     int[] out = dev.quiver.engine.expr.Scratch.ints(n);
     int[] heads = bt.heads;
     int mask = bt.mask;
+    if (pl != null && pnull == null && bt.filter != null) {
+      // Most keys fail the filter: testing every row is cheaper than detecting runs of equal
+      // keys, whose branch mispredicts when runs are short (a filtered order's few lines).
+      KeyFilter filter = bt.filter;
+      for (int i = 0; i < n; i++) {
+        long key = pl[i];
+        out[i] = filter.mightContain(KeyFilter.mix(key)) ? heads[LongGroupTable.mix(key) & mask] : -1;
+      }
+      return out;
+    }
     if (pl != null) {
       long prevKey = 0;
       int prevHead = -2;
