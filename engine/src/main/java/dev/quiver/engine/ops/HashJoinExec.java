@@ -5,7 +5,7 @@ import dev.quiver.engine.exec.BatchStream;
 import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
 import dev.quiver.engine.exec.KeyFilter;
-import dev.quiver.engine.exec.LongGroupTable;
+import dev.quiver.engine.exec.LongKeyIndex;
 import dev.quiver.engine.exec.Parallel;
 import dev.quiver.engine.exec.RowKeys;
 import dev.quiver.engine.exec.Take;
@@ -19,10 +19,12 @@ import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
- * Hash equi-join. The right input is built once (in parallel, concatenated into one dense batch)
- * into a chained hash table over its encoded keys; every worker then probes with its own morsels
- * of the left input. Rows with a null key never match. Inner and left joins gather the matched
- * rows of both sides; semi and anti joins only narrow the left batch's selection.
+ * Hash equi-join. The right input is built once (in parallel, concatenated into one dense batch):
+ * a single 64-bit key into a {@link LongKeyIndex} (buckets that keep the keys' order when they
+ * are evenly spread), other keys into a chained hash table over their encoded bytes. Every worker
+ * then probes with its own morsels of the left input. Rows with a null key never match. Inner and
+ * left joins gather the matched rows of both sides; semi and anti joins only narrow the left
+ * batch's selection.
  */
 public final class HashJoinExec extends ExecNode {
   private final JoinType type;
@@ -41,28 +43,28 @@ public final class HashJoinExec extends ExecNode {
     final Batch batch;
     /** Encoded keys (general case), or null when the single key is a 64-bit value. */
     final RowKeys keys;
-    /** Raw keys for a single long-backed key. */
-    final long[] longKeys;
+    /** The build side of a single long-backed key (then the chain fields are unused). */
+    final LongKeyIndex longIndex;
     final int[] heads;
     final int[] next;
     final int mask;
     /** Rejects most absent keys before the chain lookup; null for small build sides. */
     final KeyFilter filter;
 
-    Build(Batch batch, RowKeys keys, long[] longKeys, int[] heads, int[] next, int mask,
+    Build(Batch batch, RowKeys keys, LongKeyIndex longIndex, int[] heads, int[] next, int mask,
         KeyFilter filter) {
       this.batch = batch;
       this.keys = keys;
-      this.longKeys = longKeys;
+      this.longIndex = longIndex;
       this.heads = heads;
       this.next = next;
       this.mask = mask;
       this.filter = filter;
     }
 
-    /** False when the key (raw long key, or an encoded key's hash) is certainly absent. */
-    boolean mightMatch(long keyOrHash) {
-      return filter == null || filter.mightContain(KeyFilter.mix(keyOrHash));
+    /** False when the encoded key's hash is certainly absent. */
+    boolean mightMatch(long hash) {
+      return filter == null || filter.mightContain(KeyFilter.mix(hash));
     }
   }
 
@@ -149,28 +151,16 @@ public final class HashJoinExec extends ExecNode {
         for (int k = 0; k < kv.length; k++) {
           kv[k] = rightKeys.get(k).evaluate(b);
         }
-        int cap = Integer.highestOneBit(Math.max(16, n * 2 - 1)) << 1;
-        int[] heads = new int[cap];
-        Arrays.fill(heads, -1);
-        int[] next = new int[n];
-        int mask = cap - 1;
-        KeyFilter filter = n >= KeyFilter.MIN_KEYS ? new KeyFilter(n) : null;
         if (singleLongKey()) {
           dev.quiver.engine.expr.LongVec lk = (dev.quiver.engine.expr.LongVec) kv[0];
-          long[] keys = Arrays.copyOf(lk.values, n);
-          for (int i = n - 1; i >= 0; i--) {
-            if (lk.nulls != null && lk.nulls[i]) {
-              continue;
-            }
-            int pos = dev.quiver.engine.exec.LongGroupTable.mix(keys[i]) & mask;
-            next[i] = heads[pos];
-            heads[pos] = i;
-            if (filter != null) {
-              filter.add(KeyFilter.mix(keys[i]));
-            }
-          }
-          build = new Build(b, null, keys, heads, next, mask, filter);
+          build = new Build(b, null, LongKeyIndex.build(lk.values, lk.nulls, n), null, null, 0, null);
         } else {
+          int cap = Integer.highestOneBit(Math.max(16, n * 2 - 1)) << 1;
+          int[] heads = new int[cap];
+          Arrays.fill(heads, -1);
+          int[] next = new int[n];
+          int mask = cap - 1;
+          KeyFilter filter = n >= KeyFilter.MIN_KEYS ? new KeyFilter(n) : null;
           RowKeys keys = RowKeys.encode(kv, n);
           for (int i = n - 1; i >= 0; i--) {
             if (keys.anyNull != null && keys.anyNull[i]) {
@@ -330,7 +320,7 @@ public final class HashJoinExec extends ExecNode {
       for (int k = 0; k < kv.length; k++) {
         kv[k] = leftKeys.get(k).evaluate(b);
       }
-      if (bt.longKeys != null) {
+      if (bt.longIndex != null) {
         pl = ((dev.quiver.engine.expr.LongVec) kv[0]).values;
         pnull = kv[0].nulls;
       } else {
@@ -341,76 +331,35 @@ public final class HashJoinExec extends ExecNode {
       b.close();
       throw e;
     }
-    RowKeys bk = bt.keys;
-    long[] bl = bt.longKeys;
-    // First pass: every row's chain head, or -1. The loads are independent of each other, so the
-    // CPU overlaps their cache misses; walking chains row by row made each miss wait for the last.
-    int[] first = chainHeads(pl, pk, pnull, n, bt);
+    int[] rows = b.rows();
     if (type == JoinType.SEMI || type == JoinType.ANTI) {
       boolean want = type == JoinType.SEMI;
-      int[] rows = b.rows();
       int[] sel = dev.quiver.engine.expr.Scratch.ints(n);
       int k = 0;
-      for (int i = 0; i < n; i++) {
-        boolean matched = first[i] >= 0
-            && (pl != null ? longMatch(pl[i], first[i], bt) >= 0 : match(pk, i, first[i], bt) >= 0);
-        if (matched == want) {
-          sel[k++] = rows[i];
+      if (pl != null) {
+        LongKeyIndex ix = bt.longIndex;
+        for (int i = 0; i < n; i++) {
+          boolean matched = (pnull == null || !pnull[i]) && ix.find(pl[i]) >= 0;
+          sel[k] = rows[i];
+          k += matched == want ? 1 : 0;
+        }
+      } else {
+        int[] first = chainHeads(pk, pnull, n, bt);
+        for (int i = 0; i < n; i++) {
+          boolean matched = first[i] >= 0 && match(pk, i, first[i], bt) >= 0;
+          sel[k] = rows[i];
+          k += matched == want ? 1 : 0;
         }
       }
       metrics.rowsOut.addAndGet(k);
       return b.withSelection(sel, k);
     }
     try (b) {
-      // Per-morsel row lists, recycled: the output vectors are copies.
-      int[] li = dev.quiver.engine.expr.Scratch.ints(Math.max(16, n));
-      int[] ri = dev.quiver.engine.expr.Scratch.ints(li.length);
-      int m = 0;
-      int[] rows = b.rows();
-      boolean outer = type == JoinType.LEFT;
-      for (int i = 0; i < n; i++) {
-        boolean any = false;
-        if (pl != null) {
-          long key = pl[i];
-          for (int j = first[i]; j >= 0; j = bt.next[j]) {
-            if (bl[j] == key) {
-              if (m == li.length) {
-                li = Arrays.copyOf(li, m * 2);
-                ri = Arrays.copyOf(ri, m * 2);
-              }
-              li[m] = rows[i];
-              ri[m] = j;
-              m++;
-              any = true;
-            }
-          }
-        } else {
-          long h = pk.hashes[i];
-          int po = pk.offsets[i];
-          int pe = pk.offsets[i + 1];
-          for (int j = first[i]; j >= 0; j = bt.next[j]) {
-            if (bk.hashes[j] == h && Arrays.equals(bk.data, bk.offsets[j], bk.offsets[j + 1], pk.data, po, pe)) {
-              if (m == li.length) {
-                li = Arrays.copyOf(li, m * 2);
-                ri = Arrays.copyOf(ri, m * 2);
-              }
-              li[m] = rows[i];
-              ri[m] = j;
-              m++;
-              any = true;
-            }
-          }
-        }
-        if (!any && outer) {
-          if (m == li.length) {
-            li = Arrays.copyOf(li, m * 2);
-            ri = Arrays.copyOf(ri, m * 2);
-          }
-          li[m] = rows[i];
-          ri[m] = -1;
-          m++;
-        }
-      }
+      Pairs pairs = pl != null ? longPairs(pl, pnull, rows, n, bt.longIndex, type == JoinType.LEFT)
+          : encodedPairs(pk, pnull, rows, n, bt, type == JoinType.LEFT);
+      int[] li = pairs.left;
+      int[] ri = pairs.right;
+      int m = pairs.count;
       List<FieldVector> cols = new ArrayList<>(schema.getFields().size());
       try {
         int nl = leftColumns.length;
@@ -434,57 +383,125 @@ public final class HashJoinExec extends ExecNode {
     }
   }
 
+  /** Matched (left row, build row) pairs of one morsel; build row -1 pads a left join's miss. */
+  private record Pairs(int[] left, int[] right, int count) {}
+
   /**
-   * Per probe row, the head of its hash chain, or -1 when the key is null or certainly absent.
-   * Probe keys often come in runs (the lineitem rows of one order): a repeated key reuses the
-   * previous row's head instead of loading it again.
+   * Pairs for a single 64-bit key: each probe row reads its key's bucket range and nothing else.
+   * Row lists come from the per-worker scratch (the output vectors are copies).
    */
-  private static int[] chainHeads(long[] pl, RowKeys pk, boolean[] pnull, int n, Build bt) {
+  private static Pairs longPairs(long[] pl, boolean[] pnull, int[] rows, int n, LongKeyIndex ix,
+      boolean outer) {
+    int[] li = dev.quiver.engine.expr.Scratch.ints(Math.max(16, n));
+    int[] ri = dev.quiver.engine.expr.Scratch.ints(li.length);
+    int[] starts = ix.starts;
+    long[] keys = ix.keys;
+    int[] brows = ix.rows;
+    int m = 0;
+    if (!outer) {
+      // Inner joins: only rows that may match visit a bucket (most probe rows find nothing).
+      int[] cand = dev.quiver.engine.expr.Scratch.ints(n);
+      int c = ix.candidates(pl, pnull, n, cand);
+      for (int q = 0; q < c; q++) {
+        int i = cand[q];
+        long key = pl[i];
+        int s = ix.candidateBucket(key);
+        for (int p = starts[s], e = starts[s + 1]; p < e; p++) {
+          if (keys[p] == key) {
+            if (m == li.length) {
+              li = Arrays.copyOf(li, m * 2);
+              ri = Arrays.copyOf(ri, m * 2);
+            }
+            li[m] = rows[i];
+            ri[m] = brows[p];
+            m++;
+          }
+        }
+      }
+      return new Pairs(li, ri, m);
+    }
+    for (int i = 0; i < n; i++) {
+      int s = pnull != null && pnull[i] ? -1 : ix.bucket(pl[i]);
+      boolean any = false;
+      if (s >= 0) {
+        long key = pl[i];
+        for (int p = starts[s], e = starts[s + 1]; p < e; p++) {
+          if (keys[p] == key) {
+            if (m == li.length) {
+              li = Arrays.copyOf(li, m * 2);
+              ri = Arrays.copyOf(ri, m * 2);
+            }
+            li[m] = rows[i];
+            ri[m] = brows[p];
+            m++;
+            any = true;
+          }
+        }
+      }
+      if (!any && outer) {
+        if (m == li.length) {
+          li = Arrays.copyOf(li, m * 2);
+          ri = Arrays.copyOf(ri, m * 2);
+        }
+        li[m] = rows[i];
+        ri[m] = -1;
+        m++;
+      }
+    }
+    return new Pairs(li, ri, m);
+  }
+
+  /** Pairs for encoded keys: chain heads first, then the chains. */
+  private static Pairs encodedPairs(RowKeys pk, boolean[] pnull, int[] rows, int n, Build bt,
+      boolean outer) {
+    // First pass: every row's chain head, or -1. The loads are independent of each other, so the
+    // CPU overlaps their cache misses; walking chains row by row made each miss wait for the last.
+    int[] first = chainHeads(pk, pnull, n, bt);
+    int[] li = dev.quiver.engine.expr.Scratch.ints(Math.max(16, n));
+    int[] ri = dev.quiver.engine.expr.Scratch.ints(li.length);
+    RowKeys bk = bt.keys;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+      boolean any = false;
+      long h = pk.hashes[i];
+      int po = pk.offsets[i];
+      int pe = pk.offsets[i + 1];
+      for (int j = first[i]; j >= 0; j = bt.next[j]) {
+        if (bk.hashes[j] == h && Arrays.equals(bk.data, bk.offsets[j], bk.offsets[j + 1], pk.data, po, pe)) {
+          if (m == li.length) {
+            li = Arrays.copyOf(li, m * 2);
+            ri = Arrays.copyOf(ri, m * 2);
+          }
+          li[m] = rows[i];
+          ri[m] = j;
+          m++;
+          any = true;
+        }
+      }
+      if (!any && outer) {
+        if (m == li.length) {
+          li = Arrays.copyOf(li, m * 2);
+          ri = Arrays.copyOf(ri, m * 2);
+        }
+        li[m] = rows[i];
+        ri[m] = -1;
+        m++;
+      }
+    }
+    return new Pairs(li, ri, m);
+  }
+
+  /** Per probe row, the head of its hash chain, or -1 when the key is null or certainly absent. */
+  private static int[] chainHeads(RowKeys pk, boolean[] pnull, int n, Build bt) {
     int[] out = dev.quiver.engine.expr.Scratch.ints(n);
     int[] heads = bt.heads;
     int mask = bt.mask;
-    if (pl != null && pnull == null && bt.filter != null) {
-      // Most keys fail the filter: testing every row is cheaper than detecting runs of equal
-      // keys, whose branch mispredicts when runs are short (a filtered order's few lines).
-      KeyFilter filter = bt.filter;
-      for (int i = 0; i < n; i++) {
-        long key = pl[i];
-        out[i] = filter.mightContain(KeyFilter.mix(key)) ? heads[LongGroupTable.mix(key) & mask] : -1;
-      }
-      return out;
-    }
-    if (pl != null) {
-      long prevKey = 0;
-      int prevHead = -2;
-      for (int i = 0; i < n; i++) {
-        if (pnull != null && pnull[i]) {
-          out[i] = -1;
-          continue;
-        }
-        long key = pl[i];
-        if (prevHead == -2 || key != prevKey) {
-          prevHead = bt.mightMatch(key) ? heads[LongGroupTable.mix(key) & mask] : -1;
-          prevKey = key;
-        }
-        out[i] = prevHead;
-      }
-      return out;
-    }
     for (int i = 0; i < n; i++) {
       long h = pk.hashes[i];
       boolean skip = pnull != null && pnull[i] || !bt.mightMatch(h);
       out[i] = skip ? -1 : heads[(int) (h ^ (h >>> 32)) & mask];
     }
     return out;
-  }
-
-  private static int longMatch(long key, int head, Build bt) {
-    for (int j = head; j >= 0; j = bt.next[j]) {
-      if (bt.longKeys[j] == key) {
-        return j;
-      }
-    }
-    return -1;
   }
 
   private static int match(RowKeys pk, int i, int head, Build bt) {
