@@ -76,14 +76,20 @@ public final class LongKeyIndex {
           ordered[(int) ((values[i] - lo) >>> shift) + 1]++;
         }
       }
+      // A probe hitting a key reads its bucket: expected work is the size-weighted bucket size.
+      // Distinct keys spread at random would give about valid + valid^2 / cap; within twice
+      // that, the ordered layout is kept without counting the mixed one (a pass of cache misses).
+      long orderedCost = sumOfSquares(ordered);
+      if (orderedCost <= 2 * (valid + (long) valid * valid / cap)) {
+        return fill(values, nulls, n, valid, ordered, true, lo, range, shift, 0, null);
+      }
       int[] mixed = new int[cap + 1];
       for (int i = 0; i < n; i++) {
         if (nulls == null || !nulls[i]) {
           mixed[(LongGroupTable.mix(values[i]) & (cap - 1)) + 1]++;
         }
       }
-      // A probe hitting a key reads its bucket: expected work is the size-weighted bucket size.
-      if (sumOfSquares(ordered) <= 2 * sumOfSquares(mixed)) {
+      if (orderedCost <= 2 * sumOfSquares(mixed)) {
         return fill(values, nulls, n, valid, ordered, true, lo, range, shift, 0, null);
       }
       return fill(values, nulls, n, valid, mixed, false, 0, 0, 0, cap - 1,

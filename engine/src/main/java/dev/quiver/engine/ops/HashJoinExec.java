@@ -2,6 +2,7 @@ package dev.quiver.engine.ops;
 
 import dev.quiver.engine.exec.Batch;
 import dev.quiver.engine.exec.BatchStream;
+import dev.quiver.engine.exec.BuildParts;
 import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
 import dev.quiver.engine.exec.KeyFilter;
@@ -40,7 +41,9 @@ public final class HashJoinExec extends ExecNode {
   private RuntimeException buildError;
 
   private static final class Build {
+    /** The build side as one batch, or null when it is kept in {@link #parts}. */
     final Batch batch;
+    final BuildParts parts;
     /** Encoded keys (general case), or null when the single key is a 64-bit value. */
     final RowKeys keys;
     /** The build side of a single long-backed key (then the chain fields are unused). */
@@ -51,15 +54,30 @@ public final class HashJoinExec extends ExecNode {
     /** Rejects most absent keys before the chain lookup; null for small build sides. */
     final KeyFilter filter;
 
-    Build(Batch batch, RowKeys keys, LongKeyIndex longIndex, int[] heads, int[] next, int mask,
-        KeyFilter filter) {
+    Build(Batch batch, BuildParts parts, RowKeys keys, LongKeyIndex longIndex, int[] heads,
+        int[] next, int mask, KeyFilter filter) {
       this.batch = batch;
+      this.parts = parts;
       this.keys = keys;
       this.longIndex = longIndex;
       this.heads = heads;
       this.next = next;
       this.mask = mask;
       this.filter = filter;
+    }
+
+    FieldVector take(int column, int[] rows, int n, org.apache.arrow.vector.types.pojo.Field field,
+        org.apache.arrow.memory.BufferAllocator allocator) {
+      return parts != null ? parts.take(column, rows, n, field, allocator)
+          : Take.take(batch, column, rows, n, field, allocator);
+    }
+
+    void close() {
+      if (parts != null) {
+        parts.close();
+      } else {
+        batch.close();
+      }
     }
 
     /** False when the encoded key's hash is certainly absent. */
@@ -142,6 +160,11 @@ public final class HashJoinExec extends ExecNode {
         c.batches.clear();
       }
       Batch b = all.isEmpty() ? emptyBatch(rs, ctx) : adjacentRanges(all, rs);
+      if (b == null && singleLongKey() && BuildParts.supports(all)) {
+        build = partsBuild(new BuildParts(all));
+        metrics.nanos.addAndGet(System.nanoTime() - t0);
+        return build;
+      }
       if (b == null) {
         b = Take.concat(all, rs, ctx.allocator());
       }
@@ -153,7 +176,7 @@ public final class HashJoinExec extends ExecNode {
         }
         if (singleLongKey()) {
           dev.quiver.engine.expr.LongVec lk = (dev.quiver.engine.expr.LongVec) kv[0];
-          build = new Build(b, null, LongKeyIndex.build(lk.values, lk.nulls, n), null, null, 0, null);
+          build = new Build(b, null, null, LongKeyIndex.build(lk.values, lk.nulls, n), null, null, 0, null);
         } else {
           int cap = Integer.highestOneBit(Math.max(16, n * 2 - 1)) << 1;
           int[] heads = new int[cap];
@@ -174,7 +197,7 @@ public final class HashJoinExec extends ExecNode {
               filter.add(KeyFilter.mix(h));
             }
           }
-          build = new Build(b, keys, null, heads, next, mask, filter);
+          build = new Build(b, null, keys, null, heads, next, mask, filter);
         }
       } catch (RuntimeException | Error e) {
         b.close();
@@ -187,6 +210,33 @@ public final class HashJoinExec extends ExecNode {
       throw e;
     } finally {
       dev.quiver.engine.expr.Scratch.resume(token);
+    }
+  }
+
+  /** A single-long-key build over several batches, indexed without concatenating them. */
+  private Build partsBuild(BuildParts parts) {
+    try {
+      int total = parts.count();
+      long[] keys = new long[total];
+      boolean[] nulls = null;
+      List<Batch> list = parts.parts();
+      for (int p = 0; p < list.size(); p++) {
+        Batch part = list.get(p);
+        dev.quiver.engine.expr.LongVec lk = (dev.quiver.engine.expr.LongVec) rightKeys.get(0).evaluate(part);
+        int at = parts.start(p);
+        System.arraycopy(lk.values, 0, keys, at, part.count());
+        if (lk.nulls != null) {
+          if (nulls == null) {
+            nulls = new boolean[total];
+          }
+          System.arraycopy(lk.nulls, 0, nulls, at, part.count());
+        }
+        part.clearCaches();
+      }
+      return new Build(null, parts, null, LongKeyIndex.build(keys, nulls, total), null, null, 0, null);
+    } catch (RuntimeException | Error e) {
+      parts.close();
+      throw e;
     }
   }
 
@@ -366,10 +416,8 @@ public final class HashJoinExec extends ExecNode {
         for (int k = 0; k < nl; k++) {
           cols.add(Take.take(b, leftColumns[k], li, m, schema.getFields().get(k), ctx.allocator()));
         }
-        Batch rb = bt.batch;
         for (int k = 0; k < rightColumns.length; k++) {
-          cols.add(Take.take(rb, rightColumns[k], ri, m, schema.getFields().get(nl + k),
-              ctx.allocator()));
+          cols.add(bt.take(rightColumns[k], ri, m, schema.getFields().get(nl + k), ctx.allocator()));
         }
       } catch (RuntimeException | Error e) {
         for (FieldVector v : cols) {
@@ -535,7 +583,7 @@ public final class HashJoinExec extends ExecNode {
   @Override
   public synchronized void close() {
     if (build != null) {
-      build.batch.close();
+      build.close();
       build = null;
     }
     super.close();
