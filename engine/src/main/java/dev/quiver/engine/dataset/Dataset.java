@@ -36,6 +36,12 @@ public final class Dataset implements AutoCloseable {
   private final long rowCount;
   private final long byteSize;
   private final AtomicInteger refs = new AtomicInteger(1);
+  /**
+   * Per batch and column: 0 not yet known, 1 no nulls, 2 may have nulls. Arrow counts nulls by
+   * scanning the validity bitmap, which every scan of a 10M-row column paid again per query; the
+   * batches never change, so the answer is kept.
+   */
+  private final byte[][] nullState;
 
   Dataset(
       String name,
@@ -63,6 +69,18 @@ public final class Dataset implements AutoCloseable {
     }
     this.rowCount = rows;
     this.byteSize = bytes;
+    this.nullState = new byte[this.batches.size()][schema.getFields().size()];
+  }
+
+  /** Whether column {@code column} of batch {@code batch} has any null (counted once). */
+  public boolean mayHaveNulls(int batch, int column) {
+    byte s = nullState[batch][column];
+    if (s == 0) {
+      // Racing threads compute the same answer; a plain write of it is safe to repeat.
+      s = (byte) (batches.get(batch).getVector(column).getNullCount() > 0 ? 2 : 1);
+      nullState[batch][column] = s;
+    }
+    return s == 2;
   }
 
   public String name() {

@@ -62,7 +62,7 @@ public final class ScanExec extends ExecNode {
     this.mayHaveNulls = new boolean[batches.size()][columns.length];
     for (int b = 0; b < batches.size(); b++) {
       for (int c = 0; c < columns.length; c++) {
-        mayHaveNulls[b][c] = batches.get(b).getVector(columns[c]).getNullCount() > 0;
+        mayHaveNulls[b][c] = dataset.mayHaveNulls(b, columns[c]);
       }
     }
   }
