@@ -24,8 +24,21 @@ public final class BuildParts implements AutoCloseable {
   /** Global row to part. */
   private final int[] partOf;
 
+  /** Whether {@link #close()} closes the parts. */
+  private final boolean owns;
+
   /** Takes ownership of the batches, which must be dense (no selection) and dictionary-free. */
   public BuildParts(List<Batch> batches) {
+    this(batches, true);
+  }
+
+  /** A view of one batch that stays its owner's (closing the view leaves it open). */
+  public static BuildParts view(Batch batch) {
+    return new BuildParts(List.of(batch), false);
+  }
+
+  private BuildParts(List<Batch> batches, boolean owns) {
+    this.owns = owns;
     this.parts = new ArrayList<>(batches);
     this.start = new int[parts.size() + 1];
     for (int p = 0; p < parts.size(); p++) {
@@ -208,14 +221,128 @@ public final class BuildParts implements AutoCloseable {
       if (tps[p] == null) {
         tps[p] = src[p].makeTransferPair(dst);
       }
-      tps[p].copyValueSafe((int) (base[p] + g), i);
+      // Arrow copies nested values through the source's one cached reader: one copy at a time
+      // per source vector (see Take).
+      synchronized (src[p]) {
+        tps[p].copyValueSafe((int) (base[p] + g), i);
+      }
+    }
+  }
+
+  /**
+   * Column {@code col} at build rows {@code rows[k]} written to row {@code positions[k]}
+   * (ascending) of a new vector of {@code span} rows; the other rows are null and are not meant
+   * to be read (a selection skips them). Null for layouts other than fixed and variable width.
+   */
+  public FieldVector scatter(int col, int[] rows, int[] positions, int m, int span, Field field,
+      BufferAllocator allocator) {
+    int np = parts.size();
+    FieldVector first = parts.get(0).column(col);
+    boolean fixed = first instanceof BaseFixedWidthVector && !(first instanceof BitVector);
+    if (!fixed && !(first instanceof BaseVariableWidthVector)) {
+      return null;
+    }
+    long[] base = new long[np];
+    long[] validity = new long[np];
+    long[] data = new long[np];
+    long[] offsets = new long[np];
+    int w = fixed ? ((BaseFixedWidthVector) first).getTypeWidth() : 0;
+    for (int p = 0; p < np; p++) {
+      Batch b = parts.get(p);
+      FieldVector v = b.column(col);
+      base[p] = b.offset() - start[p];
+      validity[p] = b.mayHaveNulls(col) ? v.getValidityBufferAddress() : 0;
+      data[p] = v.getDataBufferAddress() + (fixed ? w * base[p] : 0);
+      offsets[p] = fixed ? 0 : ((BaseVariableWidthVector) v).getOffsetBufferAddress() + 4 * base[p];
+    }
+    FieldVector dst = field.createVector(allocator);
+    try {
+      if (fixed) {
+        BaseFixedWidthVector d = (BaseFixedWidthVector) dst;
+        dev.quiver.engine.expr.VecWriter.allocateFixedWidth(d, Math.max(1, span));
+        long da = d.getDataBufferAddress();
+        for (int k = 0; k < m; k++) {
+          int g = rows[k];
+          if (g < 0) {
+            continue;
+          }
+          long from = data[partOf[g]] + (long) w * g;
+          long to = da + (long) w * positions[k];
+          switch (w) {
+            case 4 -> MemoryUtil.putInt(to, MemoryUtil.getInt(from));
+            case 8 -> MemoryUtil.putLong(to, MemoryUtil.getLong(from));
+            case 16 -> {
+              MemoryUtil.putLong(to, MemoryUtil.getLong(from));
+              MemoryUtil.putLong(to + 8, MemoryUtil.getLong(from + 8));
+            }
+            default -> MemoryUtil.copyMemory(from, to, w);
+          }
+        }
+      } else {
+        BaseVariableWidthVector d = (BaseVariableWidthVector) dst;
+        long bytes = 0;
+        for (int k = 0; k < m; k++) {
+          int g = rows[k];
+          if (g >= 0) {
+            long oa = offsets[partOf[g]] + 4L * g;
+            bytes += MemoryUtil.getInt(oa + 4) - MemoryUtil.getInt(oa);
+          }
+        }
+        d.allocateNew(Math.max(1, bytes), Math.max(1, span));
+        long doa = d.getOffsetBufferAddress();
+        long dda = d.getDataBufferAddress();
+        int end = 0;
+        int filled = 0; // offsets[0 .. filled] are written
+        MemoryUtil.putInt(doa, 0);
+        for (int k = 0; k < m; k++) {
+          int pos = positions[k];
+          for (int q = filled + 1; q <= pos; q++) {
+            MemoryUtil.putInt(doa + 4L * q, end);
+          }
+          int g = rows[k];
+          if (g >= 0) {
+            int p = partOf[g];
+            long oa = offsets[p] + 4L * g;
+            int st = MemoryUtil.getInt(oa);
+            int len = MemoryUtil.getInt(oa + 4) - st;
+            MemoryUtil.copyMemory(data[p] + st, dda + end, len);
+            end += len;
+          }
+          MemoryUtil.putInt(doa + 4L * (pos + 1), end);
+          filled = pos + 1;
+        }
+        for (int q = filled + 1; q <= span; q++) {
+          MemoryUtil.putInt(doa + 4L * q, end);
+        }
+        d.setLastSet(span - 1);
+      }
+      long dva = dst.getValidityBufferAddress();
+      for (int k = 0; k < m; k++) {
+        int g = rows[k];
+        if (g >= 0) {
+          int p = partOf[g];
+          long r = base[p] + g;
+          if (validity[p] == 0 || (MemoryUtil.getByte(validity[p] + (r >>> 3)) & (1 << (r & 7))) != 0) {
+            int i = positions[k];
+            long at = dva + (i >>> 3);
+            MemoryUtil.putByte(at, (byte) (MemoryUtil.getByte(at) | (1 << (i & 7))));
+          }
+        }
+      }
+      dst.setValueCount(span);
+      return dst;
+    } catch (RuntimeException | Error e) {
+      dst.close();
+      throw e;
     }
   }
 
   @Override
   public void close() {
-    for (Batch b : parts) {
-      b.close();
+    if (owns) {
+      for (Batch b : parts) {
+        b.close();
+      }
     }
     parts.clear();
   }

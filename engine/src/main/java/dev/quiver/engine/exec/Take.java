@@ -72,6 +72,19 @@ public final class Take {
   }
 
   /**
+   * Rows {@code [offset, offset + count)} of {@code src} sharing its buffers (see
+   * {@link #sharedRange}), as a vector of src's own field; null when they cannot be shared
+   * (another layout, an unaligned start, memory of another allocator tree): copy then.
+   */
+  public static FieldVector share(FieldVector src, int offset, int count, BufferAllocator allocator) {
+    if (!hasFastCopy(src)
+        || src.getAllocator() != null && src.getAllocator().getRoot() != allocator.getRoot()) {
+      return null;
+    }
+    return sharedRange(src, src.getField(), offset, count, allocator);
+  }
+
+  /**
    * Rows {@code [offset, offset + count)} of a fixed- or variable-width vector as a new vector
    * of {@code field} whose validity and value bytes are {@code src}'s own buffers, retained
    * rather than copied (a variable-width range gets new offsets, rebased to its first value).
@@ -509,15 +522,20 @@ public final class Take {
           + "19 cannot copy row by row (filter, sort, join, distinct, union or aggregate of a "
           + "union column); select it out of the plan or pass it through unfiltered");
     }
-    // Nested, view and other layouts: Arrow's own per-value copy.
-    TransferPair tp = src.makeTransferPair(dst);
-    for (int i = 0; i < n; i++) {
-      int r = rows[i];
-      if (r >= 0) {
-        tp.copyValueSafe(r, at + i);
-      } else {
-        while (dst.getValueCapacity() <= at + i) {
-          dst.reAlloc();
+    // Nested, view and other layouts: Arrow's own per-value copy. It reads through the source
+    // vector's one cached reader (ListVector.copyFrom positions src.getReader()), so two workers
+    // copying from the same dataset column at once would move each other's position and copy
+    // wrong values: one copy per source vector at a time.
+    synchronized (src) {
+      TransferPair tp = src.makeTransferPair(dst);
+      for (int i = 0; i < n; i++) {
+        int r = rows[i];
+        if (r >= 0) {
+          tp.copyValueSafe(r, at + i);
+        } else {
+          while (dst.getValueCapacity() <= at + i) {
+            dst.reAlloc();
+          }
         }
       }
     }

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -71,6 +72,19 @@ public final class HashJoinExec extends ExecNode {
       return parts != null ? parts.take(column, rows, n, field, allocator)
           : Take.take(batch, column, rows, n, field, allocator);
     }
+
+    /** The build side as parts (a one-part view of {@link #batch} when it is one batch). */
+    synchronized BuildParts scatterable() {
+      if (parts != null) {
+        return parts;
+      }
+      if (view == null) {
+        view = BuildParts.view(batch);
+      }
+      return view;
+    }
+
+    private BuildParts view;
 
     void close() {
       if (parts != null) {
@@ -410,6 +424,12 @@ public final class HashJoinExec extends ExecNode {
       int[] li = pairs.left;
       int[] ri = pairs.right;
       int m = pairs.count;
+      Batch shared = m > 0 && atMostOnce(li, m) ? sharedProbeOutput(b, li, ri, m, bt, ctx) : null;
+      if (shared != null) {
+        metrics.rowsOut.addAndGet(m);
+        metrics.batchesOut.incrementAndGet();
+        return shared;
+      }
       List<FieldVector> cols = new ArrayList<>(schema.getFields().size());
       try {
         int nl = leftColumns.length;
@@ -429,6 +449,72 @@ public final class HashJoinExec extends ExecNode {
       metrics.batchesOut.incrementAndGet();
       return Batch.owning(schema, cols, m, b.seq());
     }
+  }
+
+  /** Whether the probe rows are strictly ascending: each matched at most once. */
+  private static boolean atMostOnce(int[] li, int m) {
+    for (int k = 1; k < m; k++) {
+      if (li[k] <= li[k - 1]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The output when every probe row matched at most once: the probe columns are not gathered
+   * but shared over the morsel's span of rows (its buffers, retained) and narrowed by a
+   * selection of the matched rows, and the build columns are written at those rows' positions.
+   * Operators above read only the rows they need: TPC-H Q5's lineitem-orders join keeps 910K of
+   * 6M rows, of which the supplier join keeps 7K, so the two decimal columns were gathered 130
+   * times more often than read. Null when a probe column cannot be shared (the caller gathers).
+   */
+  private Batch sharedProbeOutput(Batch b, int[] li, int[] ri, int m, Build bt, ExecContext ctx) {
+    int lo = li[0] & ~7;
+    int span = li[m - 1] + 1 - lo;
+    int nl = leftColumns.length;
+    List<FieldVector> cols = new ArrayList<>(schema.getFields().size());
+    FieldVector[] dicts = new FieldVector[schema.getFields().size()];
+    int[] sel = dev.quiver.engine.expr.Scratch.ints(m);
+    try {
+      for (int k = 0; k < nl; k++) {
+        FieldVector v = Take.share(b.column(leftColumns[k]), lo, span, ctx.allocator());
+        if (v == null) {
+          for (FieldVector c : cols) {
+            c.close();
+          }
+          return null;
+        }
+        cols.add(v);
+        dicts[k] = b.dictionary(leftColumns[k]);
+      }
+      for (int k = 0; k < m; k++) {
+        sel[k] = li[k] - lo;
+      }
+      int[] at = null;
+      for (int k = 0; k < rightColumns.length; k++) {
+        Field f = schema.getFields().get(nl + k);
+        FieldVector v = bt.scatterable().scatter(rightColumns[k], ri, sel, m, span, f, ctx.allocator());
+        if (v == null) {
+          // Another layout: take every row of the span, -1 (null) where nothing matched.
+          if (at == null) {
+            at = dev.quiver.engine.expr.Scratch.ints(span);
+            Arrays.fill(at, 0, span, -1);
+            for (int q = 0; q < m; q++) {
+              at[sel[q]] = ri[q];
+            }
+          }
+          v = bt.take(rightColumns[k], at, span, f, ctx.allocator());
+        }
+        cols.add(v);
+      }
+    } catch (RuntimeException | Error e) {
+      for (FieldVector c : cols) {
+        c.close();
+      }
+      throw e;
+    }
+    return new Batch(schema, cols, dicts, 0, m, sel, true, b.seq());
   }
 
   /** Matched (left row, build row) pairs of one morsel; build row -1 pads a left join's miss. */

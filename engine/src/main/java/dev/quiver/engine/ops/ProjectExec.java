@@ -55,6 +55,14 @@ public final class ProjectExec extends ExecNode {
           return null;
         }
         long t0 = System.nanoTime();
+        Batch renamed = renameOwned(b);
+        if (renamed != null) {
+          metrics.rowsIn.addAndGet(b.count());
+          metrics.rowsOut.addAndGet(b.count());
+          metrics.batchesOut.incrementAndGet();
+          metrics.nanos.addAndGet(System.nanoTime() - t0);
+          return renamed;
+        }
         List<FieldVector> out = new ArrayList<>(exprs.size());
         // Every chunk computed here is written to Arrow before returning: recycle their arrays.
         int mark = dev.quiver.engine.expr.Scratch.mark();
@@ -96,6 +104,39 @@ public final class ProjectExec extends ExecNode {
         in.close();
       }
     };
+  }
+
+  /**
+   * A projection of plain, distinct columns of a batch this operator owns keeps its rows as they
+   * are, selection included: the columns move to the output and the others are closed (a join's
+   * output under a selection would otherwise be gathered here, before anything filtered it
+   * further). Null when the projection computes, repeats a column, or the batch is borrowed.
+   */
+  private Batch renameOwned(Batch b) {
+    if (!b.owned() || b.selection() == null) {
+      return null;
+    }
+    int[] from = new int[exprs.size()];
+    boolean[] used = new boolean[b.columns().size()];
+    for (int i = 0; i < from.length; i++) {
+      if (!(exprs.get(i) instanceof PhysicalExpr.ColumnRef c) || used[c.index()]) {
+        return null;
+      }
+      from[i] = c.index();
+      used[c.index()] = true;
+    }
+    List<FieldVector> cols = new ArrayList<>(from.length);
+    FieldVector[] dicts = new FieldVector[from.length];
+    for (int i = 0; i < from.length; i++) {
+      cols.add(b.column(from[i]));
+      dicts[i] = b.dictionary(from[i]);
+    }
+    for (int c = 0; c < used.length; c++) {
+      if (!used[c]) {
+        b.column(c).close();
+      }
+    }
+    return new Batch(schema, cols, dicts, b.offset(), b.count(), b.selection(), true, b.seq());
   }
 
   @Override
