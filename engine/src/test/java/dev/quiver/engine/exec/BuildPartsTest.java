@@ -115,6 +115,53 @@ class BuildPartsTest {
   }
 
   @Test
+  void scatteringWritesEachBuildRowAtItsPosition(EngineMemory memory) {
+    Random r = new Random(12);
+    BufferAllocator a = memory.root();
+    List<FieldVector> whole = columns(a, r);
+    Schema schema = new Schema(whole.stream().map(FieldVector::getField).toList());
+    List<Batch> parts = List.of(new Batch(schema, whole, null, 0, 1000, null, false, 0),
+        new Batch(schema, whole, null, 1000, ROWS - 1000, null, false, 1));
+    Batch one = new Batch(schema, whole, null, 0, ROWS, null, false, 0);
+    int span = 4000;
+    int[] positions = new int[span];
+    int[] rows = new int[span];
+    int m = 0;
+    for (int pos = 0; pos < span; pos++) {
+      if (r.nextInt(3) == 0) {
+        positions[m] = pos;
+        rows[m] = r.nextInt(7) == 0 ? -1 : r.nextInt(ROWS);
+        m++;
+      }
+    }
+    try (BuildParts bp = new BuildParts(parts); BuildParts view = BuildParts.view(one)) {
+      for (BuildParts source : List.of(bp, view)) {
+        for (int c = 0; c < whole.size(); c++) {
+          Field f = schema.getFields().get(c);
+          try (FieldVector got = source.scatter(c, rows, positions, m, span, f, a)) {
+            if (got == null) {
+              assertTrue(whole.get(c) instanceof BitVector || whole.get(c) instanceof LargeVarCharVector,
+                  f.getName() + " should scatter");
+              continue;
+            }
+            assertEquals(span, got.getValueCount());
+            try (FieldVector want = Take.take(one, c, java.util.Arrays.copyOf(rows, m), m, f, a)) {
+              for (int k = 0; k < m; k++) {
+                assertEquals(String.valueOf(want.getObject(k)), String.valueOf(got.getObject(positions[k])),
+                    f.getName() + " position " + positions[k]);
+              }
+            }
+          }
+        }
+      }
+    }
+    one.close();
+    for (FieldVector v : whole) {
+      v.close();
+    }
+  }
+
+  @Test
   void selectionsAndDictionariesAreLeftToConcatenation(EngineMemory memory) {
     BufferAllocator a = memory.root();
     try (IntVector v = new IntVector("x", a)) {
