@@ -549,6 +549,49 @@ def test_lookup_joins_under_selections_match_duckdb(with_list):
         eng.close()
 
 
+@pytest.mark.parametrize("kind", ["inner", "left", "semi", "anti"])
+@pytest.mark.parametrize("wide", [False, True], ids=["packed", "too-wide-to-pack"])
+def test_join_on_several_integer_keys_matches_duckdb(kind, wide):
+    """Several integer-like keys are packed into one 64-bit key from the build side's ranges
+    (probe values outside them cannot match); keys whose ranges need more than 63 bits together
+    fall back to encoded keys. Nulls, negative values, dates and repeats on both sides."""
+    rng = random.Random(SEED + 9)
+    base = dt.date(2020, 1, 1)
+
+    def side(n: int, p: str) -> pa.Table:
+        spread = 8 if p == "l" else 0  # probe values beyond the build side's ranges cannot match
+        big = ([rng.choice([-(2 ** 62), 2 ** 62 - 1, 0]) for _ in range(n)] if wide
+               else [rng.randrange(-3 - spread, 4 + spread) for _ in range(n)])
+        return pa.table({
+            p + "a": pa.array(_with_nulls(rng, [rng.randrange(-15 - spread, 15 + spread) for _ in range(n)], 0.05),
+                              pa.int64()),
+            p + "b": pa.array(_with_nulls(rng, [rng.randrange(0, 7) for _ in range(n)], 0.05), pa.int32()),
+            p + "d": pa.array([base + dt.timedelta(days=rng.randrange(0, 5)) for _ in range(n)], pa.date32()),
+            p + "w": pa.array(big, pa.int64()),
+            p + "v": pa.array(range(n), pa.int64()),
+        })
+
+    build, probe = side(600, "r"), side(4000, "l")
+    con = duckdb.connect()
+    con.register("bb", build)
+    con.register("bp", probe)
+    eng = JavaEngine(threads=2, morsel_rows=700)
+    try:
+        eng.load("bb", build)
+        eng.load("bp", probe)
+        keys = ["a", "b", "d", "w"]
+        out = eng.run(plan({"node": "join", "type": kind, "left": {"node": "scan", "dataset": "bp"},
+                            "right": {"node": "scan", "dataset": "bb"},
+                            "left_keys": ["l" + k for k in keys], "right_keys": ["r" + k for k in keys]}))
+        on = " AND ".join(f"l{k} = r{k}" for k in keys)
+        cols = "la, lb, ld, lw, lv" + (", ra, rb, rd, rw, rv" if kind in ("inner", "left") else "")
+        theirs = con.execute(f"SELECT {cols} FROM bp {kind.upper()} JOIN bb ON {on}").fetchall()
+        assert len(theirs) > 20
+        assert_rows_equal(sorted(rows_of(out), key=sort_key), sorted(theirs, key=sort_key), f"{kind} wide={wide}")
+    finally:
+        eng.close()
+
+
 def test_nested_columns_gathered_by_parallel_workers_keep_their_values():
     """Arrow Java copies a list value through the source vector's one cached reader: two workers
     gathering from the same dataset column at once used to move each other's position (a row

@@ -6,6 +6,7 @@ import dev.quiver.engine.exec.BuildParts;
 import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
 import dev.quiver.engine.exec.KeyFilter;
+import dev.quiver.engine.exec.KeyPacking;
 import dev.quiver.engine.exec.LongKeyIndex;
 import dev.quiver.engine.exec.Parallel;
 import dev.quiver.engine.exec.RowKeys;
@@ -47,18 +48,21 @@ public final class HashJoinExec extends ExecNode {
     final BuildParts parts;
     /** Encoded keys (general case), or null when the single key is a 64-bit value. */
     final RowKeys keys;
-    /** The build side of a single long-backed key (then the chain fields are unused). */
+    /** The build side of long-backed keys (then the chain fields are unused). */
     final LongKeyIndex longIndex;
+    /** How several long-backed keys are packed into the index's one key; null for one key. */
+    final KeyPacking packing;
     final int[] heads;
     final int[] next;
     final int mask;
     /** Rejects most absent keys before the chain lookup; null for small build sides. */
     final KeyFilter filter;
 
-    Build(Batch batch, BuildParts parts, RowKeys keys, LongKeyIndex longIndex, int[] heads,
-        int[] next, int mask, KeyFilter filter) {
+    Build(Batch batch, BuildParts parts, RowKeys keys, LongKeyIndex longIndex, KeyPacking packing,
+        int[] heads, int[] next, int mask, KeyFilter filter) {
       this.batch = batch;
       this.parts = parts;
+      this.packing = packing;
       this.keys = keys;
       this.longIndex = longIndex;
       this.heads = heads;
@@ -100,8 +104,14 @@ public final class HashJoinExec extends ExecNode {
     }
   }
 
-  private boolean singleLongKey() {
-    return leftKeys.size() == 1 && dev.quiver.engine.types.TypeKind.of(leftKeys.get(0).type()).isLongBacked();
+  /** Whether every key is held as a 64-bit value (integers, dates, timestamps, decimals). */
+  private boolean longKeys() {
+    for (PhysicalExpr k : leftKeys) {
+      if (!dev.quiver.engine.types.TypeKind.of(k.type()).isLongBacked()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Key expressions must already have one common type per position. */
@@ -174,24 +184,35 @@ public final class HashJoinExec extends ExecNode {
         c.batches.clear();
       }
       Batch b = all.isEmpty() ? emptyBatch(rs, ctx) : adjacentRanges(all, rs);
-      if (b == null && singleLongKey() && BuildParts.supports(all)) {
-        build = partsBuild(new BuildParts(all));
-        metrics.nanos.addAndGet(System.nanoTime() - t0);
-        return build;
+      if (b == null && longKeys() && BuildParts.supports(all)) {
+        BuildParts spread = new BuildParts(all);
+        Build indexed;
+        try {
+          indexed = longBuild(spread.parts(), spread.count(), null, spread);
+        } catch (RuntimeException | Error e) {
+          spread.close();
+          throw e;
+        }
+        if (indexed != null) {
+          build = indexed;
+          metrics.nanos.addAndGet(System.nanoTime() - t0);
+          return build;
+        }
+        all = spread.parts(); // keys too wide to pack: concatenated below, which closes them
       }
       if (b == null) {
         b = Take.concat(all, rs, ctx.allocator());
       }
       try {
         int n = b.count();
-        Vec[] kv = new Vec[rightKeys.size()];
-        for (int k = 0; k < kv.length; k++) {
-          kv[k] = rightKeys.get(k).evaluate(b);
-        }
-        if (singleLongKey()) {
-          dev.quiver.engine.expr.LongVec lk = (dev.quiver.engine.expr.LongVec) kv[0];
-          build = new Build(b, null, null, LongKeyIndex.build(lk.values, lk.nulls, n), null, null, 0, null);
+        Build indexed = longKeys() ? longBuild(List.of(b), n, b, null) : null;
+        if (indexed != null) {
+          build = indexed;
         } else {
+          Vec[] kv = new Vec[rightKeys.size()];
+          for (int k = 0; k < kv.length; k++) {
+            kv[k] = rightKeys.get(k).evaluate(b);
+          }
           int cap = Integer.highestOneBit(Math.max(16, n * 2 - 1)) << 1;
           int[] heads = new int[cap];
           Arrays.fill(heads, -1);
@@ -211,7 +232,7 @@ public final class HashJoinExec extends ExecNode {
               filter.add(KeyFilter.mix(h));
             }
           }
-          build = new Build(b, null, keys, null, heads, next, mask, filter);
+          build = new Build(b, null, keys, null, null, heads, next, mask, filter);
         }
       } catch (RuntimeException | Error e) {
         b.close();
@@ -227,31 +248,44 @@ public final class HashJoinExec extends ExecNode {
     }
   }
 
-  /** A single-long-key build over several batches, indexed without concatenating them. */
-  private Build partsBuild(BuildParts parts) {
-    try {
-      int total = parts.count();
-      long[] keys = new long[total];
-      boolean[] nulls = null;
-      List<Batch> list = parts.parts();
-      for (int p = 0; p < list.size(); p++) {
-        Batch part = list.get(p);
-        dev.quiver.engine.expr.LongVec lk = (dev.quiver.engine.expr.LongVec) rightKeys.get(0).evaluate(part);
-        int at = parts.start(p);
-        System.arraycopy(lk.values, 0, keys, at, part.count());
-        if (lk.nulls != null) {
+  /**
+   * The build side of long-backed keys as a {@link LongKeyIndex} over {@code batches} (one batch,
+   * or the parts of {@code parts}, indexed where they lie); several keys are packed into one
+   * ({@link KeyPacking}). Null, closing nothing, when the keys are too wide to pack.
+   */
+  private Build longBuild(List<Batch> batches, int total, Batch single, BuildParts parts) {
+    int k = rightKeys.size();
+    long[][] cols = new long[k][total];
+    boolean[] nulls = null;
+    int at = 0;
+    for (Batch part : batches) {
+      int c = part.count();
+      for (int key = 0; key < k; key++) {
+        dev.quiver.engine.expr.LongVec v = (dev.quiver.engine.expr.LongVec) rightKeys.get(key).evaluate(part);
+        System.arraycopy(v.values, 0, cols[key], at, c);
+        if (v.nulls != null) {
           if (nulls == null) {
             nulls = new boolean[total];
           }
-          System.arraycopy(lk.nulls, 0, nulls, at, part.count());
+          for (int i = 0; i < c; i++) {
+            nulls[at + i] |= v.nulls[i];
+          }
         }
-        part.clearCaches();
       }
-      return new Build(null, parts, null, LongKeyIndex.build(keys, nulls, total), null, null, 0, null);
-    } catch (RuntimeException | Error e) {
-      parts.close();
-      throw e;
+      part.clearCaches();
+      at += c;
     }
+    long[] keys = cols[0];
+    KeyPacking packing = null;
+    if (k > 1) {
+      packing = KeyPacking.of(cols, nulls, total);
+      if (packing == null) {
+        return null;
+      }
+      keys = new long[total];
+      packing.pack(cols, new boolean[k][], total, keys);
+    }
+    return new Build(single, parts, null, LongKeyIndex.build(keys, nulls, total), packing, null, null, 0, null);
   }
 
   /**
@@ -384,9 +418,18 @@ public final class HashJoinExec extends ExecNode {
       for (int k = 0; k < kv.length; k++) {
         kv[k] = leftKeys.get(k).evaluate(b);
       }
-      if (bt.longIndex != null) {
+      if (bt.longIndex != null && bt.packing == null) {
         pl = ((dev.quiver.engine.expr.LongVec) kv[0]).values;
         pnull = kv[0].nulls;
+      } else if (bt.longIndex != null) {
+        long[][] cols = new long[kv.length][];
+        boolean[][] nulls = new boolean[kv.length][];
+        for (int k = 0; k < kv.length; k++) {
+          cols[k] = ((dev.quiver.engine.expr.LongVec) kv[k]).values;
+          nulls[k] = kv[k].nulls;
+        }
+        pl = dev.quiver.engine.expr.Scratch.longs(n);
+        pnull = bt.packing.pack(cols, nulls, n, pl);
       } else {
         pk = RowKeys.encode(kv, n);
         pnull = pk.anyNull;
