@@ -109,6 +109,26 @@ public final class SortExec extends ExecNode {
       positions.add(p);
     }
 
+    /**
+     * Adds the rows {@code kept} (ascending) of a batch of {@code count} rows, as the dense
+     * batch {@code dense} holding just them: their positions are the ones they had in it.
+     */
+    void addSubset(Batch dense, int[] kept, int count) {
+      batches.add(dense);
+      rows += dense.count();
+      if (dense.seq() != lastSeq) {
+        lastSeq = dense.seq();
+        rowInSeq = 0;
+      }
+      long[] p = new long[kept.length];
+      long base = (dense.seq() << 32) + rowInSeq;
+      for (int i = 0; i < p.length; i++) {
+        p[i] = base + kept[i];
+      }
+      rowInSeq += count;
+      positions.add(p);
+    }
+
     /** Hands over the batches (the caller owns them) and empties this collector. */
     List<Batch> takeBatches() {
       List<Batch> out = new ArrayList<>(batches);
