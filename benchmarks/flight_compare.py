@@ -151,7 +151,7 @@ def main() -> None:
                     help="comma-separated batch sizes to sweep")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--jit-warmup", type=int, default=40,
-                    help="untimed rounds of every operation against the Quiver server first")
+                    help="untimed rounds of every operation against both servers first")
     ap.add_argument("--endpoints", type=int, default=4)
     ap.add_argument("--quick", action="store_true", help="1M rows, two batch sizes, 3 runs")
     ap.add_argument("--serve-pyarrow", action="store_true", help=argparse.SUPPRESS)
@@ -173,7 +173,10 @@ def main() -> None:
     p = PyArrowProcess(args.endpoints)
     locs = {"quiver": q.location, "pyarrow_cpp": p.location}
     try:
-        ft.jit_warmup(q.location, args.jit_warmup)
+        # Both servers get the same untimed traffic first (only the JVM needs it; the C++
+        # server's allocator reaches its steady state too).
+        for loc in locs.values():
+            ft.jit_warmup(loc, args.jit_warmup)
         for batch in sizes:
             table = pa.Table.from_batches(base.to_batches(max_chunksize=batch), base.schema)
             for name, loc in locs.items():
@@ -210,8 +213,9 @@ def main() -> None:
         notes=(f"{args.rows:,} rows (int64, float64, short utf8), {mb:,.0f} MB of Arrow buffers; "
                f"{args.endpoints} endpoints for the parallel DoGet; client and both servers (each "
                "its own process) on one machine, one pyarrow.flight client. DoExchange is the "
-               f"identity plan. The Quiver server first ran {args.jit_warmup} untimed rounds of "
-               "every operation on 512K rows in 512-row batches (JIT warm-up). Memory: fresh "
+               f"identity plan. Both servers first ran {args.jit_warmup} untimed rounds of "
+               "every operation on 512K rows in 512-row batches, then two on 1M rows at each "
+               "measured batch size (JIT warm-up; C++ needs none). Memory: fresh "
                f"servers holding only the table (uploaded by DoPut), {default_batch:,}-row "
                "batches, one call each; Quiver's allocator high-water mark counts from the server's start, so it includes that upload."),
         command="PYTHONPATH=py .venv/bin/python benchmarks/flight_compare.py " + " ".join(sys.argv[1:]))
