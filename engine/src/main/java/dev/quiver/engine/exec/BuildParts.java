@@ -107,18 +107,7 @@ public final class BuildParts implements AutoCloseable {
         dst.setValueCount(n);
         return dst;
       }
-      long dva = dst.getValidityBufferAddress();
-      for (int i = 0; i < n; i++) {
-        int g = rows[i];
-        if (g >= 0) {
-          int p = partOf[g];
-          long r = base[p] + g;
-          if (validity[p] == 0 || (MemoryUtil.getByte(validity[p] + (r >>> 3)) & (1 << (r & 7))) != 0) {
-            long at = dva + (i >>> 3);
-            MemoryUtil.putByte(at, (byte) (MemoryUtil.getByte(at) | (1 << (i & 7))));
-          }
-        }
-      }
+      markValid(dst, validity, base, rows, null, n);
       dst.setValueCount(n);
       return dst;
     } catch (RuntimeException | Error e) {
@@ -176,15 +165,7 @@ public final class BuildParts implements AutoCloseable {
       offsets[p] = ((BaseVariableWidthVector) src[p]).getOffsetBufferAddress() + 4 * base[p];
       data[p] = src[p].getDataBufferAddress();
     }
-    long bytes = 0;
-    for (int i = 0; i < n; i++) {
-      int g = rows[i];
-      if (g >= 0) {
-        long oa = offsets[partOf[g]] + 4L * g;
-        bytes += MemoryUtil.getInt(oa + 4) - MemoryUtil.getInt(oa);
-      }
-    }
-    d.allocateNew(Math.max(1, bytes), Math.max(1, n));
+    d.allocateNew(Math.max(1, valueBytes(offsets, rows, n)), Math.max(1, n));
     long doa = d.getOffsetBufferAddress();
     long dda = d.getDataBufferAddress();
     int pos = 0;
@@ -280,15 +261,7 @@ public final class BuildParts implements AutoCloseable {
         }
       } else {
         BaseVariableWidthVector d = (BaseVariableWidthVector) dst;
-        long bytes = 0;
-        for (int k = 0; k < m; k++) {
-          int g = rows[k];
-          if (g >= 0) {
-            long oa = offsets[partOf[g]] + 4L * g;
-            bytes += MemoryUtil.getInt(oa + 4) - MemoryUtil.getInt(oa);
-          }
-        }
-        d.allocateNew(Math.max(1, bytes), Math.max(1, span));
+        d.allocateNew(Math.max(1, valueBytes(offsets, rows, m)), Math.max(1, span));
         long doa = d.getOffsetBufferAddress();
         long dda = d.getDataBufferAddress();
         int end = 0;
@@ -316,24 +289,47 @@ public final class BuildParts implements AutoCloseable {
         }
         d.setLastSet(span - 1);
       }
-      long dva = dst.getValidityBufferAddress();
-      for (int k = 0; k < m; k++) {
-        int g = rows[k];
-        if (g >= 0) {
-          int p = partOf[g];
-          long r = base[p] + g;
-          if (validity[p] == 0 || (MemoryUtil.getByte(validity[p] + (r >>> 3)) & (1 << (r & 7))) != 0) {
-            int i = positions[k];
-            long at = dva + (i >>> 3);
-            MemoryUtil.putByte(at, (byte) (MemoryUtil.getByte(at) | (1 << (i & 7))));
-          }
-        }
-      }
+      markValid(dst, validity, base, rows, positions, m);
       dst.setValueCount(span);
       return dst;
     } catch (RuntimeException | Error e) {
       dst.close();
       throw e;
+    }
+  }
+
+  /** Bytes of the variable-width values at global rows {@code rows[0..n)} (-1 counts none). */
+  private long valueBytes(long[] offsets, int[] rows, int n) {
+    long bytes = 0;
+    for (int i = 0; i < n; i++) {
+      int g = rows[i];
+      if (g >= 0) {
+        long oa = offsets[partOf[g]] + 4L * g;
+        bytes += MemoryUtil.getInt(oa + 4) - MemoryUtil.getInt(oa);
+      }
+    }
+    return bytes;
+  }
+
+  /**
+   * Sets the validity bit of output row {@code positions[k]} (or k when positions is null) where
+   * global row {@code rows[k]} exists and is valid in its part ({@code validity[p]} 0: no nulls).
+   */
+  private void markValid(FieldVector dst, long[] validity, long[] base, int[] rows, int[] positions,
+      int n) {
+    long dva = dst.getValidityBufferAddress();
+    for (int k = 0; k < n; k++) {
+      int g = rows[k];
+      if (g < 0) {
+        continue;
+      }
+      int p = partOf[g];
+      long r = base[p] + g;
+      if (validity[p] == 0 || (MemoryUtil.getByte(validity[p] + (r >>> 3)) & (1 << (r & 7))) != 0) {
+        int i = positions == null ? k : positions[k];
+        long at = dva + (i >>> 3);
+        MemoryUtil.putByte(at, (byte) (MemoryUtil.getByte(at) | (1 << (i & 7))));
+      }
     }
   }
 

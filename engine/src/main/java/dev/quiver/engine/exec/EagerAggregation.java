@@ -104,7 +104,7 @@ final class EagerAggregation {
       if (!(f.equals("sum") || f.equals("min") || f.equals("max")) || c.args().size() != 1) {
         return null;
       }
-      columns(c.args().get(0), argColumns);
+      Expr.columns(c.args().get(0), argColumns);
     }
     if (argColumns.isEmpty()) {
       return null;
@@ -147,7 +147,7 @@ final class EagerAggregation {
     // What the joins and the final group keys read from the aggregated side: its partial keys.
     Set<String> read = new HashSet<>();
     for (LogicalPlan.NamedExpr g : a.groupBy()) {
-      columns(g.expr(), read);
+      Expr.columns(g.expr(), read);
     }
     for (int i = 0; i < path.size(); i++) {
       read.addAll(wentLeft.get(i) ? path.get(i).leftKeys() : path.get(i).rightKeys());
@@ -234,17 +234,5 @@ final class EagerAggregation {
       return names(u.inputs().get(0));
     }
     return null;
-  }
-
-  private static void columns(Expr e, Set<String> out) {
-    if (e instanceof Expr.Column c) {
-      out.add(c.name());
-    } else if (e instanceof Expr.Call c) {
-      for (Expr x : c.args()) {
-        columns(x, out);
-      }
-    } else if (e instanceof Expr.Cast c) {
-      columns(c.input(), out);
-    }
   }
 }

@@ -40,17 +40,17 @@ final class JoinOutputs {
     } else if (p instanceof LogicalPlan.Project pr) {
       Set<String> cols = new HashSet<>();
       for (LogicalPlan.NamedExpr e : pr.columns()) {
-        columns(e.expr(), cols);
+        Expr.columns(e.expr(), cols);
       }
       visit(pr.input(), cols);
     } else if (p instanceof LogicalPlan.Aggregate a) {
       Set<String> cols = new HashSet<>();
       for (LogicalPlan.NamedExpr e : a.groupBy()) {
-        columns(e.expr(), cols);
+        Expr.columns(e.expr(), cols);
       }
       for (LogicalPlan.AggregateCall c : a.aggregates()) {
         for (Expr arg : c.args()) {
-          columns(arg, cols);
+          Expr.columns(arg, cols);
         }
       }
       visit(a.input(), cols);
@@ -84,7 +84,7 @@ final class JoinOutputs {
     }
     Set<String> out = new HashSet<>(required);
     for (Expr e : exprs) {
-      columns(e, out);
+      Expr.columns(e, out);
     }
     return out;
   }
@@ -93,17 +93,5 @@ final class JoinOutputs {
     Set<String> out = new HashSet<>(a);
     out.addAll(b);
     return out;
-  }
-
-  private static void columns(Expr e, Set<String> out) {
-    if (e instanceof Expr.Column c) {
-      out.add(c.name());
-    } else if (e instanceof Expr.Call c) {
-      for (Expr a : c.args()) {
-        columns(a, out);
-      }
-    } else if (e instanceof Expr.Cast c) {
-      columns(c.input(), out);
-    }
   }
 }

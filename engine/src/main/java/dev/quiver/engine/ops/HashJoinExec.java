@@ -560,8 +560,30 @@ public final class HashJoinExec extends ExecNode {
     return new Batch(schema, cols, dicts, 0, m, sel, true, b.seq());
   }
 
-  /** Matched (left row, build row) pairs of one morsel; build row -1 pads a left join's miss. */
-  private record Pairs(int[] left, int[] right, int count) {}
+  /**
+   * Matched (left row, build row) pairs of one morsel; build row -1 pads a left join's miss.
+   * The lists start in the per-worker scratch (the output vectors are copies) and grow past it.
+   */
+  private static final class Pairs {
+    int[] left;
+    int[] right;
+    int count;
+
+    Pairs(int n) {
+      left = dev.quiver.engine.expr.Scratch.ints(Math.max(16, n));
+      right = dev.quiver.engine.expr.Scratch.ints(left.length);
+    }
+
+    void add(int l, int r) {
+      if (count == left.length) {
+        left = Arrays.copyOf(left, count * 2);
+        right = Arrays.copyOf(right, count * 2);
+      }
+      left[count] = l;
+      right[count] = r;
+      count++;
+    }
+  }
 
   /**
    * Pairs for a single 64-bit key: each probe row reads its key's bucket range and nothing else.
@@ -569,12 +591,10 @@ public final class HashJoinExec extends ExecNode {
    */
   private static Pairs longPairs(long[] pl, boolean[] pnull, int[] rows, int n, LongKeyIndex ix,
       boolean outer) {
-    int[] li = dev.quiver.engine.expr.Scratch.ints(Math.max(16, n));
-    int[] ri = dev.quiver.engine.expr.Scratch.ints(li.length);
+    Pairs out = new Pairs(n);
     int[] starts = ix.starts;
     long[] keys = ix.keys;
     int[] brows = ix.rows;
-    int m = 0;
     if (!outer) {
       // Inner joins: only rows that may match visit a bucket (most probe rows find nothing).
       int[] cand = dev.quiver.engine.expr.Scratch.ints(n);
@@ -585,47 +605,28 @@ public final class HashJoinExec extends ExecNode {
         int s = ix.candidateBucket(key);
         for (int p = starts[s], e = starts[s + 1]; p < e; p++) {
           if (keys[p] == key) {
-            if (m == li.length) {
-              li = Arrays.copyOf(li, m * 2);
-              ri = Arrays.copyOf(ri, m * 2);
-            }
-            li[m] = rows[i];
-            ri[m] = brows[p];
-            m++;
+            out.add(rows[i], brows[p]);
           }
         }
       }
-      return new Pairs(li, ri, m);
+      return out;
     }
     for (int i = 0; i < n; i++) {
       int s = pnull != null && pnull[i] ? -1 : ix.bucket(pl[i]);
-      boolean any = false;
+      int before = out.count;
       if (s >= 0) {
         long key = pl[i];
         for (int p = starts[s], e = starts[s + 1]; p < e; p++) {
           if (keys[p] == key) {
-            if (m == li.length) {
-              li = Arrays.copyOf(li, m * 2);
-              ri = Arrays.copyOf(ri, m * 2);
-            }
-            li[m] = rows[i];
-            ri[m] = brows[p];
-            m++;
-            any = true;
+            out.add(rows[i], brows[p]);
           }
         }
       }
-      if (!any && outer) {
-        if (m == li.length) {
-          li = Arrays.copyOf(li, m * 2);
-          ri = Arrays.copyOf(ri, m * 2);
-        }
-        li[m] = rows[i];
-        ri[m] = -1;
-        m++;
+      if (out.count == before) {
+        out.add(rows[i], -1);
       }
     }
-    return new Pairs(li, ri, m);
+    return out;
   }
 
   /** Pairs for encoded keys: chain heads first, then the chains. */
@@ -634,38 +635,23 @@ public final class HashJoinExec extends ExecNode {
     // First pass: every row's chain head, or -1. The loads are independent of each other, so the
     // CPU overlaps their cache misses; walking chains row by row made each miss wait for the last.
     int[] first = chainHeads(pk, pnull, n, bt);
-    int[] li = dev.quiver.engine.expr.Scratch.ints(Math.max(16, n));
-    int[] ri = dev.quiver.engine.expr.Scratch.ints(li.length);
+    Pairs out = new Pairs(n);
     RowKeys bk = bt.keys;
-    int m = 0;
     for (int i = 0; i < n; i++) {
-      boolean any = false;
+      int before = out.count;
       long h = pk.hashes[i];
       int po = pk.offsets[i];
       int pe = pk.offsets[i + 1];
       for (int j = first[i]; j >= 0; j = bt.next[j]) {
         if (bk.hashes[j] == h && Arrays.equals(bk.data, bk.offsets[j], bk.offsets[j + 1], pk.data, po, pe)) {
-          if (m == li.length) {
-            li = Arrays.copyOf(li, m * 2);
-            ri = Arrays.copyOf(ri, m * 2);
-          }
-          li[m] = rows[i];
-          ri[m] = j;
-          m++;
-          any = true;
+          out.add(rows[i], j);
         }
       }
-      if (!any && outer) {
-        if (m == li.length) {
-          li = Arrays.copyOf(li, m * 2);
-          ri = Arrays.copyOf(ri, m * 2);
-        }
-        li[m] = rows[i];
-        ri[m] = -1;
-        m++;
+      if (outer && out.count == before) {
+        out.add(rows[i], -1);
       }
     }
-    return new Pairs(li, ri, m);
+    return out;
   }
 
   /** Per probe row, the head of its hash chain, or -1 when the key is null or certainly absent. */

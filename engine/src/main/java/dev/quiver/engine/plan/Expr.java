@@ -7,6 +7,19 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 /** A logical expression, as written in a plan (unresolved: names, not column indexes). */
 public sealed interface Expr permits Expr.Column, Expr.Literal, Expr.Call, Expr.Cast {
 
+  /** Adds the names of the columns {@code e} reads to {@code out}. */
+  static void columns(Expr e, java.util.Set<String> out) {
+    if (e instanceof Column c) {
+      out.add(c.name());
+    } else if (e instanceof Call c) {
+      for (Expr a : c.args()) {
+        columns(a, out);
+      }
+    } else if (e instanceof Cast c) {
+      columns(c.input(), out);
+    }
+  }
+
   /** A column of the input by name. */
   record Column(String name) implements Expr {
     public Column {
