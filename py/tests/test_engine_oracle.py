@@ -838,6 +838,30 @@ def test_eager_aggregation_leaves_other_plans_as_written():
         eng.close()
 
 
+def test_eager_aggregation_reports_errors_from_the_plan_as_written():
+    """A plan the rewrite would split but that names an unknown group key fails with the message
+    of the plan as written: the column, and the join's columns as the user wrote them."""
+    import jpype
+
+    fact, dim, _ = _eager_tables(4)
+    eng = JavaEngine(threads=2)
+    try:
+        eng.load("fact", fact)
+        eng.load("dim", dim)
+        join = {"node": "join", "type": "inner", "left": {"node": "scan", "dataset": "fact"},
+                "right": {"node": "scan", "dataset": "dim"}, "left_keys": ["fk"], "right_keys": ["dk"]}
+        with pytest.raises(jpype.JException) as ei:
+            eng.run(plan({"node": "aggregate", "input": join,
+                          "group_by": [{"name": "g", "expr": col("no_such_key")}],
+                          "aggregates": [{"name": "s", "function": "sum", "args": [col("v")]}]}))
+        assert str(ei.value.kind()) == "COLUMN_NOT_FOUND"
+        message = str(ei.value.getMessage())
+        assert "no_such_key" in message and "__partial" not in message
+        assert "fk, tag, v, d, x, s, dk, dname, grp" in message, message
+    finally:
+        eng.close()
+
+
 # ----------------------------------------------------------------------------- TPC-H
 
 
