@@ -218,7 +218,9 @@ public final class HashAggregateExec extends ExecNode {
   }
 
   private List<Batch> compute(ExecContext ctx) {
-    List<Local> locals = Parallel.drain(child, ctx, Local::new);
+    List<Local> locals = new ArrayList<>(Parallel.drain(child, ctx, Local::new));
+    // Merging inserts every other worker's groups into the first table: start from the largest.
+    locals.sort(java.util.Comparator.comparingInt(Local::groups).reversed());
     Local target = locals.get(0);
     long t0 = System.nanoTime();
     for (int w = 1; w < locals.size(); w++) {
