@@ -359,6 +359,34 @@ def test_filter_on_a_one_byte_flag_without_nulls_matches_duckdb(env, op, literal
         eng.catalog.drop("flags")
 
 
+@pytest.mark.parametrize("column,type_", [("i32", "int32"), ("i64", "int64"), ("dt", "date32")])
+@pytest.mark.parametrize("op", ["lt", "lte", "gt", "gte", "eq", "neq"])
+def test_filter_on_an_integer_or_date_constant_matches_duckdb(env, column, type_, op):
+    """Integer and date columns compared with a constant are decided on the column's values in
+    place, on dense morsels and after an earlier conjunct narrowed them, with either operand
+    order; null rows never pass."""
+    eng, con, table = env
+    # The median value: it occurs (eq has rows to find) and splits the rest.
+    present = sorted(v for v in table.column(column).to_pylist() if v is not None)
+    median = present[len(present) // 2]
+    value = median.isoformat() if column == "dt" else median
+    sql_value = f"DATE '{value}'" if column == "dt" else str(value)
+    sql_op = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "=", "neq": "<>"}[op]
+    mirrored = {"lt": "gt", "lte": "gte", "gt": "lt", "gte": "lte", "eq": "eq", "neq": "neq"}[op]
+    cases = [
+        (call(op, col(column), lit(type_, value)), f"{column} {sql_op} {sql_value}"),
+        (call(mirrored, lit(type_, value), col(column)), f"{column} {sql_op} {sql_value}"),
+        (call("and", call("is_not_null", col("s")), call(op, col(column), lit(type_, value))),
+         f"s IS NOT NULL AND {column} {sql_op} {sql_value}"),
+    ]
+    for predicate, where in cases:
+        out = eng.run(plan({"node": "filter", "predicate": predicate,
+                            "input": {"node": "scan", "dataset": "r", "columns": ["id", "s", column]}}))
+        theirs = con.execute(f"SELECT id FROM r WHERE {where} ORDER BY id").fetchall()
+        assert out.column("id").to_pylist() == [r[0] for r in theirs], where
+        assert 0 < len(theirs) < table.num_rows, where
+
+
 AGGS = [("count", [], "count(*)"), ("count", ["i32"], "count(i32)"), ("count_distinct", ["s"], "count(DISTINCT s)"),
         ("count_distinct", ["i8"], "count(DISTINCT i8)"),
         ("sum", ["i32"], "sum(i32)"), ("sum", ["u32"], "sum(u32)"), ("sum", ["f64"], "sum(f64)"),
