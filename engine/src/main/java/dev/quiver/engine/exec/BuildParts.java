@@ -165,24 +165,43 @@ public final class BuildParts implements AutoCloseable {
       offsets[p] = ((BaseVariableWidthVector) src[p]).getOffsetBufferAddress() + 4 * base[p];
       data[p] = src[p].getDataBufferAddress();
     }
-    d.allocateNew(Math.max(1, valueBytes(offsets, rows, n)), Math.max(1, n));
+    copyVariableWidth(offsets, data, rows, null, n, n, d);
+  }
+
+  /**
+   * Writes the values at global rows {@code rows[k]} to rows {@code positions[k]} (ascending; k
+   * itself when null) of {@code d}, allocated here for {@code span} rows; rows in between, and
+   * those of -1, get no bytes.
+   */
+  private void copyVariableWidth(long[] offsets, long[] data, int[] rows, int[] positions, int m,
+      int span, BaseVariableWidthVector d) {
+    d.allocateNew(Math.max(1, valueBytes(offsets, rows, m)), Math.max(1, span));
     long doa = d.getOffsetBufferAddress();
     long dda = d.getDataBufferAddress();
-    int pos = 0;
+    int end = 0;
+    int filled = 0; // offsets[0 .. filled] are written
     MemoryUtil.putInt(doa, 0);
-    for (int i = 0; i < n; i++) {
-      int g = rows[i];
+    for (int k = 0; k < m; k++) {
+      int pos = positions == null ? k : positions[k];
+      for (int q = filled + 1; q <= pos; q++) {
+        MemoryUtil.putInt(doa + 4L * q, end);
+      }
+      int g = rows[k];
       if (g >= 0) {
         int p = partOf[g];
         long oa = offsets[p] + 4L * g;
         int st = MemoryUtil.getInt(oa);
         int len = MemoryUtil.getInt(oa + 4) - st;
-        MemoryUtil.copyMemory(data[p] + st, dda + pos, len);
-        pos += len;
+        MemoryUtil.copyMemory(data[p] + st, dda + end, len);
+        end += len;
       }
-      MemoryUtil.putInt(doa + 4L * (i + 1), pos);
+      MemoryUtil.putInt(doa + 4L * (pos + 1), end);
+      filled = pos + 1;
     }
-    d.setLastSet(n - 1);
+    for (int q = filled + 1; q <= span; q++) {
+      MemoryUtil.putInt(doa + 4L * q, end);
+    }
+    d.setLastSet(span - 1);
   }
 
   /** Bits, nested and view layouts: Arrow's own per-value copy from the right part. */
@@ -260,34 +279,7 @@ public final class BuildParts implements AutoCloseable {
           }
         }
       } else {
-        BaseVariableWidthVector d = (BaseVariableWidthVector) dst;
-        d.allocateNew(Math.max(1, valueBytes(offsets, rows, m)), Math.max(1, span));
-        long doa = d.getOffsetBufferAddress();
-        long dda = d.getDataBufferAddress();
-        int end = 0;
-        int filled = 0; // offsets[0 .. filled] are written
-        MemoryUtil.putInt(doa, 0);
-        for (int k = 0; k < m; k++) {
-          int pos = positions[k];
-          for (int q = filled + 1; q <= pos; q++) {
-            MemoryUtil.putInt(doa + 4L * q, end);
-          }
-          int g = rows[k];
-          if (g >= 0) {
-            int p = partOf[g];
-            long oa = offsets[p] + 4L * g;
-            int st = MemoryUtil.getInt(oa);
-            int len = MemoryUtil.getInt(oa + 4) - st;
-            MemoryUtil.copyMemory(data[p] + st, dda + end, len);
-            end += len;
-          }
-          MemoryUtil.putInt(doa + 4L * (pos + 1), end);
-          filled = pos + 1;
-        }
-        for (int q = filled + 1; q <= span; q++) {
-          MemoryUtil.putInt(doa + 4L * q, end);
-        }
-        d.setLastSet(span - 1);
+        copyVariableWidth(offsets, data, rows, positions, m, span, (BaseVariableWidthVector) dst);
       }
       markValid(dst, validity, base, rows, positions, m);
       dst.setValueCount(span);
