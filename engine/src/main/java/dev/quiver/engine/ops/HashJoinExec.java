@@ -184,7 +184,9 @@ public final class HashJoinExec extends ExecNode {
         c.batches.clear();
       }
       Batch b = all.isEmpty() ? emptyBatch(rs, ctx) : adjacentRanges(all, rs);
-      if (b == null && longKeys() && BuildParts.supports(all)) {
+      // Long-backed keys that proved too wide to pack over the parts stay too wide concatenated.
+      boolean tryIndex = longKeys();
+      if (b == null && tryIndex && BuildParts.supports(all)) {
         BuildParts spread = new BuildParts(all);
         Build indexed;
         try {
@@ -199,13 +201,14 @@ public final class HashJoinExec extends ExecNode {
           return build;
         }
         all = spread.parts(); // keys too wide to pack: concatenated below, which closes them
+        tryIndex = false;
       }
       if (b == null) {
         b = Take.concat(all, rs, ctx.allocator());
       }
       try {
         int n = b.count();
-        Build indexed = longKeys() ? longBuild(List.of(b), n, b, null) : null;
+        Build indexed = tryIndex ? longBuild(List.of(b), n, b, null) : null;
         if (indexed != null) {
           build = indexed;
         } else {
