@@ -44,6 +44,7 @@ class ServerProcess:
         self.location = location
         self.log_path = log_path
         self.port = int(location.rsplit(":", 1)[1])
+        self._clients: list[flight.FlightClient] = []
 
     @classmethod
     def start(cls, *args: str, env: dict[str, str] | None = None,
@@ -72,7 +73,14 @@ class ServerProcess:
         return f"{scheme}://127.0.0.1:{self.port}"
 
     def client(self, **kwargs) -> flight.FlightClient:
-        return flight.connect(self.location, **kwargs)
+        """A client of this server; the ``with`` block's end closes it if the test did not.
+
+        A failed test's traceback keeps its locals alive until the interpreter exits, and a
+        gRPC client destroyed that late can crash the process after pytest's summary.
+        """
+        c = flight.connect(self.location, **kwargs)
+        self._clients.append(c)
+        return c
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -98,6 +106,12 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+        for c in self._clients:
+            try:
+                c.close()
+            except Exception:  # a client of a dead server may fail to close; it is gone anyway
+                pass
+        self._clients.clear()
         try:
             self.log_path.unlink()
         except OSError:

@@ -131,6 +131,8 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
       @Override
       public void onCancel() {
         input.ended = true;
+        // Before the handler can hear of the cancel: its close must not reach the transport.
+        guarded.endedByTransport();
         try {
           if (!failed) {
             super.onCancel();
@@ -170,12 +172,26 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
     }
   }
 
-  /** Ignores writes and closes after the first close, which this interceptor may have made. */
+  /**
+   * Ignores writes and closes after the first close, which this interceptor may have made, or
+   * after the transport ended the stream.
+   */
   private static final class CloseOnce<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
     private volatile boolean closed;
 
     CloseOnce(ServerCall<Q, R> call) {
       super(call);
+    }
+
+    /**
+     * The transport ended the stream (client reset, deadline, a message over the size limit):
+     * later closes and writes are dropped. gRPC-Java answers an oversize message by sending the
+     * status trailers itself; the handler's close then made it write trailers a second time on
+     * the half-closed stream, which Netty treats as an internal error of the whole connection
+     * (GOAWAY), failing every other call on it.
+     */
+    synchronized void endedByTransport() {
+      closed = true;
     }
 
     @Override

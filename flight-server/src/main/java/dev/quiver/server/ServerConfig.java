@@ -46,6 +46,11 @@ public record ServerConfig(
         bytes, maxMessageBytes, flowWindowBytes, backpressureBytes, drainTimeout);
   }
 
+  public ServerConfig withMaxMessageBytes(int bytes) {
+    return new ServerConfig(host, port, tlsCert, tlsKey, tlsClientCa, tokens, users, insecure,
+        partitionBytes, bytes, flowWindowBytes, backpressureBytes, drainTimeout);
+  }
+
   public ServerConfig withAuth(List<String> newTokens, Map<String, String> newUsers) {
     return new ServerConfig(host, port, tlsCert, tlsKey, tlsClientCa, newTokens, newUsers,
         insecure, partitionBytes, maxMessageBytes, flowWindowBytes, backpressureBytes,
