@@ -416,6 +416,30 @@ def test_aggregate_matches_duckdb(env, keys):
     assert_rows_equal(sorted(rows_of(out), key=sort_key), sorted(theirs, key=sort_key), f"aggregate {keys}")
 
 
+@pytest.mark.parametrize("keys", [["i64"], ["i16", "u8"], ["s", "i32"]],
+                         ids=["long-key", "packed-keys", "byte-keys"])
+def test_aggregate_with_many_groups_matches_duckdb(keys):
+    """Tens of thousands of groups: the output is cut into ranges whose keys two workers decode
+    in parallel, and whose aggregate values share the whole result's buffers."""
+    table = random_table(SEED + 7, n=40_000)
+    eng = JavaEngine(threads=2, morsel_rows=4096)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone='UTC'")
+        eng.load("r", table)
+        con.register("r", table)
+        out = eng.run(_agg_plan(keys))
+        assert out.num_rows > 20_000 and out["a0"].num_chunks > 2, "expected many ranges"
+        sel = ", ".join(keys + [sql for _, _, sql in AGGS])
+        theirs = con.execute(f"SELECT {sel} FROM r GROUP BY {', '.join(keys)}").fetchall()
+        assert_rows_equal(sorted(rows_of(out), key=sort_key), sorted(theirs, key=sort_key),
+                          f"aggregate {keys}")
+        del out
+    finally:
+        con.close()
+        eng.close()
+
+
 def test_aggregate_of_empty_input(env):
     eng, _, _ = env
     out = eng.run(plan({"node": "aggregate", "input": {"node": "filter", "input": {"node": "scan", "dataset": "r"},

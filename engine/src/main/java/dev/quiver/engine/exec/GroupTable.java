@@ -4,8 +4,10 @@ import java.util.Arrays;
 
 /**
  * Open-addressing hash table from encoded {@link RowKeys} to dense group ids 0, 1, 2, ...
- * Keys are stored back to back in one byte array; slots hold group id + 1 (0 = empty) and the
- * slot's hash is kept beside it so most mismatches are rejected without touching key bytes.
+ * Keys are stored back to back in one byte array. A slot is one 64-bit word: the key hash's
+ * upper 32 bits as a tag beside group id + 1 (0 = empty), so a probe touches one cache line
+ * and most mismatches are rejected without reading key bytes. (The hash and the id used to sit
+ * in two arrays: two cache misses per probe once the table outgrew the cache.)
  */
 public final class GroupTable {
   private byte[] keyData = new byte[1024];
@@ -13,13 +15,12 @@ public final class GroupTable {
   private int[] keyOffsets = new int[257];
   private long[] groupHashes = new long[256];
   private int groups;
-  private int[] slots;
-  private long[] slotHashes;
+  private long[] slots;
   private int mask;
+  private static final long TAG = 0xFFFFFFFF00000000L;
 
   public GroupTable() {
-    slots = new int[1024];
-    slotHashes = new long[1024];
+    slots = new long[1024];
     mask = 1023;
   }
 
@@ -61,15 +62,17 @@ public final class GroupTable {
 
   public int findOrInsert(byte[] d, int off, int len, long h) {
     int pos = (int) (h ^ (h >>> 32)) & mask;
+    long tag = h & TAG;
     while (true) {
-      int s = slots[pos];
-      if (s == 0) {
+      long w = slots[pos];
+      if (w == 0) {
         return insert(pos, d, off, len, h);
       }
-      if (slotHashes[pos] == h) {
-        int g = s - 1;
+      if ((w & TAG) == tag) {
+        int g = (int) w - 1;
         int go = keyOffsets[g];
-        if (keyOffsets[g + 1] - go == len && same(keyData, go, d, off, len)) {
+        if (keyOffsets[g + 1] - go == len
+            && same(keyData, go, d, off, len)) {
           return g;
         }
       }
@@ -99,20 +102,47 @@ public final class GroupTable {
   /** Group id of the key, or -1. */
   public int find(byte[] d, int off, int len, long h) {
     int pos = (int) (h ^ (h >>> 32)) & mask;
+    long tag = h & TAG;
     while (true) {
-      int s = slots[pos];
-      if (s == 0) {
+      long w = slots[pos];
+      if (w == 0) {
         return -1;
       }
-      if (slotHashes[pos] == h) {
-        int g = s - 1;
+      if ((w & TAG) == tag) {
+        int g = (int) w - 1;
         int go = keyOffsets[g];
-        if (keyOffsets[g + 1] - go == len && Arrays.equals(keyData, go, go + len, d, off, off + len)) {
+        if (keyOffsets[g + 1] - go == len
+            && Arrays.equals(keyData, go, go + len, d, off, off + len)) {
           return g;
         }
       }
       pos = (pos + 1) & mask;
     }
+  }
+
+  /**
+   * Makes room for {@code moreGroups} groups of {@code moreBytes} key bytes in total, so that a
+   * merge of another table does not rehash and copy the keys at every doubling on its way.
+   */
+  public void reserve(int moreGroups, int moreBytes) {
+    long total = (long) groups + moreGroups;
+    while (total * 2 > slots.length && slots.length < (1 << 30)) {
+      grow();
+    }
+    if (total > groupHashes.length) {
+      int cap = (int) Math.min(Integer.MAX_VALUE - 16, total);
+      groupHashes = Arrays.copyOf(groupHashes, cap);
+      keyOffsets = Arrays.copyOf(keyOffsets, cap + 1);
+    }
+    long bytes = (long) keyBytes + moreBytes;
+    if (bytes > keyData.length) {
+      keyData = Arrays.copyOf(keyData, (int) Math.min(Integer.MAX_VALUE - 16, bytes));
+    }
+  }
+
+  /** Bytes of all keys. */
+  public int keyBytes() {
+    return keyBytes;
   }
 
   private int insert(int pos, byte[] d, int off, int len, long h) {
@@ -128,8 +158,7 @@ public final class GroupTable {
     }
     keyOffsets[g + 1] = keyBytes;
     groupHashes[g] = h;
-    slots[pos] = g + 1;
-    slotHashes[pos] = h;
+    slots[pos] = (h & TAG) | (g + 1);
     if (groups * 2 > slots.length) {
       grow();
     }
@@ -138,8 +167,7 @@ public final class GroupTable {
 
   private void grow() {
     int cap = slots.length * 2;
-    int[] ns = new int[cap];
-    long[] nh = new long[cap];
+    long[] ns = new long[cap];
     int m = cap - 1;
     for (int g = 0; g < groups; g++) {
       long h = groupHashes[g];
@@ -147,11 +175,9 @@ public final class GroupTable {
       while (ns[pos] != 0) {
         pos = (pos + 1) & m;
       }
-      ns[pos] = g + 1;
-      nh[pos] = h;
+      ns[pos] = (h & TAG) | (g + 1);
     }
     slots = ns;
-    slotHashes = nh;
     mask = m;
   }
 }
