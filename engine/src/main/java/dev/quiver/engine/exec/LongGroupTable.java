@@ -8,14 +8,26 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 /**
  * Group ids for a single 64-bit key (integers, dates, timestamps, decimals): open addressing on
  * the raw value, no byte encoding. Null is a group of its own.
+ *
+ * <p>Keys of a dense range are looked up in a flat window instead (see {@link #findDirect}).
+ * Groups created there are hashed only when a hash lookup needs them ({@link #ensureHashed}):
+ * grouping by a dense id column (TPC-H's order key: 1.5M groups) then walks the window in key
+ * order instead of missing the cache once per new group in a table of millions of slots.
  */
 public final class LongGroupTable {
   private long[] keys = new long[256];
   private int groups;
+  /** Groups below this (but the null group) are in {@link #slots}; later ones only in the window. */
+  private int hashedGroups;
   private int nullGroup = -1;
   private int[] slots = new int[1024];
   private int mask = 1023;
+  /** Any window may span this many keys. */
   private static final int DIRECT_LIMIT = 1 << 16;
+  /** A wider window needs at least one group per {@link #DENSITY} keys of its span. */
+  private static final long DENSITY = 16;
+  /** No window spans more (32 MB of group ids). */
+  private static final int DIRECT_MAX = 1 << 23;
   private int[] direct;
   private long directBase;
   private boolean directDisabled;
@@ -43,6 +55,7 @@ public final class LongGroupTable {
     if (n > 0 && findDirect(x, n, out)) {
       return out;
     }
+    ensureHashed();
     // Runs of equal keys (sorted or clustered input) skip the probe.
     long prev = 0;
     int prevGroup = -1;
@@ -98,8 +111,11 @@ public final class LongGroupTable {
       long lo = direct == null ? min : Math.min(min, directBase);
       long hi = direct == null ? max : Math.max(max, directBase + direct.length - 1);
       long span = hi - lo;
-      if (span < 0 || span >= DIRECT_LIMIT) {
-        // Overflowing or too wide: the union only grows, so stop trying.
+      // Beyond DIRECT_LIMIT, a window needs a group per DENSITY slots (counting this chunk's
+      // rows as possible new groups): a wide span of few keys is hashed instead.
+      long allowed = Math.max(DIRECT_LIMIT, Math.min(DIRECT_MAX, DENSITY * ((long) groups + n)));
+      if (span < 0 || span >= allowed) {
+        // Overflowing, too wide or too sparse: the union only grows, so stop trying.
         directDisabled = true;
         direct = null;
         return false;
@@ -120,7 +136,8 @@ public final class LongGroupTable {
       int idx = (int) (x[i] - base);
       int s = d[idx];
       if (s == 0) {
-        s = findOrInsert(x[i]) + 1;
+        // Not in the window, so not anywhere: every group with a key inside is there.
+        s = newGroup(x[i]) + 1;
         d[idx] = s;
       }
       out[i] = s - 1;
@@ -145,7 +162,7 @@ public final class LongGroupTable {
       }
       int s = d[(int) off];
       if (s == 0) {
-        s = findOrInsert(x[i]) + 1;
+        s = newGroup(x[i]) + 1;
         d[(int) off] = s;
       }
       out[i] = s - 1;
@@ -161,12 +178,24 @@ public final class LongGroupTable {
   }
 
   public int findOrInsert(long k) {
+    ensureHashed();
+    return probeOrInsert(k);
+  }
+
+  /** Hash lookup or insert; every group must be hashed ({@link #ensureHashed}). */
+  private int probeOrInsert(long k) {
     int pos = mix(k) & mask;
     while (true) {
       int s = slots[pos];
       if (s == 0) {
         int g = newGroup(k);
+        hashedGroups = groups;
         slots[pos] = g + 1;
+        // The window must hold every group whose key falls inside it (its misses insert).
+        long off = k - directBase;
+        if (direct != null && Long.compareUnsigned(off, direct.length) < 0) {
+          direct[(int) off] = g + 1;
+        }
         if (groups * 2 > slots.length) {
           grow();
         }
@@ -185,6 +214,32 @@ public final class LongGroupTable {
     }
     keys[groups] = k;
     return groups++;
+  }
+
+  /** Puts the groups created in the window into the hash slots, before any hash lookup. */
+  private void ensureHashed() {
+    if (hashedGroups == groups) {
+      return;
+    }
+    if (groups * 2 > slots.length) {
+      int cap = slots.length;
+      while (groups * 2 > cap) {
+        cap *= 2;
+      }
+      slots = new int[cap / 2];
+      grow(); // rehashes every group into a table of cap slots
+    } else {
+      for (int g = hashedGroups; g < groups; g++) {
+        if (g != nullGroup) {
+          int pos = mix(keys[g]) & mask;
+          while (slots[pos] != 0) {
+            pos = (pos + 1) & mask;
+          }
+          slots[pos] = g + 1;
+        }
+      }
+    }
+    hashedGroups = groups;
   }
 
   private void grow() {
@@ -208,8 +263,25 @@ public final class LongGroupTable {
   /** Maps every group of {@code other} to a group here, inserting as needed. */
   public int[] mergeFrom(LongGroupTable other) {
     int[] map = new int[other.groups];
+    int[] d = direct;
+    long base = directBase;
     for (int g = 0; g < other.groups; g++) {
-      map[g] = g == other.nullGroup ? nullGroup() : findOrInsert(other.keys[g]);
+      if (g == other.nullGroup) {
+        map[g] = nullGroup();
+        continue;
+      }
+      long k = other.keys[g];
+      long off = k - base;
+      if (d != null && Long.compareUnsigned(off, d.length) < 0) {
+        int s = d[(int) off];
+        if (s == 0) {
+          s = newGroup(k) + 1;
+          d[(int) off] = s;
+        }
+        map[g] = s - 1;
+      } else {
+        map[g] = findOrInsert(k);
+      }
     }
     return map;
   }

@@ -98,6 +98,84 @@ class LongGroupTableTest {
   }
 
   @Test
+  void denseWideKeysStayInTheWindowAndAreHashedWhenNeeded() {
+    // Sorted dense ids (one group per 4 keys, 400K keys wide): the window grows past 65,536
+    // slots, and its groups are not hashed. A chunk with nulls then takes the hash path, a
+    // sparse chunk closes the window, and earlier keys must keep their ids throughout.
+    List<long[]> chunks = new ArrayList<>();
+    List<boolean[]> nulls = new ArrayList<>();
+    for (int c = 0; c < 25; c++) {
+      long[] x = new long[4096];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = 4L * (c * 1024 + i / 4) + 7;
+      }
+      chunks.add(x);
+      nulls.add(null);
+    }
+    long[] mixed = {7, 11, 0, 4L * 20_000 + 7, 3};
+    chunks.add(mixed);
+    nulls.add(new boolean[] {false, false, true, false, false});
+    chunks.add(new long[] {11, 4L * 24_000 + 7, 1L << 40, 7, 123_456_789L});
+    nulls.add(null);
+    chunks.add(chunks.get(3).clone());
+    nulls.add(null);
+    check(chunks, nulls);
+  }
+
+  @Test
+  void aSparseWideRangeIsHashedNotWindowed() {
+    // 2,000 keys spread over 10M: far below one group per 8 keys, so no 10M-slot window.
+    Random r = new Random(3);
+    long[] x = new long[2000];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = r.nextInt(10_000_000);
+    }
+    check(List.of(x, x.clone()), null);
+  }
+
+  @Test
+  void mergingKeepsEveryGroupOnceAcrossWindowAndHash() {
+    LongGroupTable a = new LongGroupTable();
+    LongGroupTable b = new LongGroupTable();
+    long[] ka = new long[100_000];
+    long[] kb = new long[100_000];
+    for (int i = 0; i < ka.length; i++) {
+      ka[i] = 3L * i;            // dense: a window over [0, 300K)
+      kb[i] = 3L * i + 150_000;  // half inside a's window, half beyond it
+    }
+    a.findOrInsert(new LongVec(Types.INT64, ka, ka.length, null), ka.length);
+    b.findOrInsert(new LongVec(Types.INT64, kb, kb.length, null), kb.length);
+    b.findOrInsert(new LongVec(Types.INT64, new long[] {0, 5}, 2, new boolean[] {true, false}), 2);
+    int[] map = a.mergeFrom(b);
+    LongVec merged = a.keys(Types.INT64);
+    LongVec bk = b.keys(Types.INT64);
+    Map<Long, Integer> seen = new HashMap<>();
+    int nulls = 0;
+    for (int g = 0; g < a.size(); g++) {
+      if (merged.isNull(g)) {
+        nulls++;
+      } else {
+        assertEquals(null, seen.put(merged.values[g], g), "key " + merged.values[g] + " twice");
+      }
+    }
+    assertEquals(1, nulls);
+    // 100K of a, 50K of b beyond a's keys, key 5, and null.
+    assertEquals(100_000 + 50_000 + 2, a.size());
+    for (int g = 0; g < b.size(); g++) {
+      if (bk.isNull(g)) {
+        assertEquals(true, merged.isNull(map[g]));
+      } else {
+        assertEquals(bk.values[g], merged.values[map[g]], "group " + g + " of b");
+      }
+    }
+    // Lookups after the merge find the same ids.
+    int[] again = a.findOrInsert(new LongVec(Types.INT64, kb.clone(), kb.length, null), kb.length);
+    for (int i = 0; i < kb.length; i++) {
+      assertEquals(map[i], again[i]);
+    }
+  }
+
+  @Test
   void nullsAreOneGroupAlongsideDirectKeys() {
     long[] a = {1, 2, 0, 2, 1};
     boolean[] na = {false, false, true, false, false};
