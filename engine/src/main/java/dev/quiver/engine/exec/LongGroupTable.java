@@ -47,10 +47,29 @@ public final class LongGroupTable {
     long[] x = v.values;
     boolean[] nl = v.nulls;
     if (nl != null) {
-      for (int i = 0; i < n; i++) {
-        out[i] = nl[i] ? nullGroup() : findOrInsert(x[i]);
+      int firstValue = 0;
+      while (firstValue < n && nl[firstValue]) {
+        firstValue++;
       }
-      return out;
+      if (nullGroup < 0 || firstValue == n) {
+        // Row by row while the null group is new, so that it is numbered where it first occurs.
+        for (int i = 0; i < n; i++) {
+          out[i] = nl[i] ? nullGroup() : findOrInsert(x[i]);
+        }
+        return out;
+      }
+      // Sprinkled nulls must not turn a whole chunk away from the window: null rows borrow a
+      // key of the chunk for the lookup and are given the null group after.
+      long[] filled = Scratch.longs(n);
+      long stand = x[firstValue];
+      for (int i = 0; i < n; i++) {
+        filled[i] = nl[i] ? stand : x[i];
+      }
+      int[] ids = findOrInsert(new LongVec(v.type, filled, n, null), n);
+      for (int i = 0; i < n; i++) {
+        ids[i] = nl[i] ? nullGroup : ids[i];
+      }
+      return ids;
     }
     if (n > 0 && findDirect(x, n, out)) {
       return out;

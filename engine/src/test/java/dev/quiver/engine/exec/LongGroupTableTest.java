@@ -123,6 +123,30 @@ class LongGroupTableTest {
   }
 
   @Test
+  void sprinkledNullsKeepTheirGroupAndTheWindow() {
+    // Every chunk has a few nulls; keys repeat across chunks within a 200K-wide window.
+    Random r = new Random(4);
+    List<long[]> chunks = new ArrayList<>();
+    List<boolean[]> nulls = new ArrayList<>();
+    for (int c = 0; c < 12; c++) {
+      long[] x = new long[5000];
+      boolean[] nl = new boolean[x.length];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = 3L * ((c % 6) * 5000 + i) + (c < 6 ? 0 : 1) * 3L * (r.nextInt(4));
+        nl[i] = r.nextInt(50) == 0;
+      }
+      nl[c % 3 == 0 ? 0 : x.length - 1] = true;
+      chunks.add(x);
+      nulls.add(nl);
+    }
+    boolean[] allNull = new boolean[7];
+    java.util.Arrays.fill(allNull, true);
+    chunks.add(new long[7]);
+    nulls.add(allNull);
+    check(chunks, nulls);
+  }
+
+  @Test
   void aSparseWideRangeIsHashedNotWindowed() {
     // 2,000 keys spread over 10M: far below one group per 8 keys, so no 10M-slot window.
     Random r = new Random(3);
