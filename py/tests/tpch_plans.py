@@ -196,5 +196,18 @@ group by c_custkey, c_name, c_acctbal, c_phone, n_name, c_address, c_comment
 order by revenue desc, c_custkey limit 20
 """
 
+# Not a TPC-H query: a high-cardinality aggregate (one group per order, 1.5M at SF1), where
+# the hash tables outgrow the cache and the per-worker tables must be merged.
+PER_ORDER = {"version": 1, "plan": {
+    "node": "aggregate",
+    "input": _scan("lineitem", "l_orderkey", "l_quantity"),
+    "group_by": [{"name": "l_orderkey", "expr": _c("l_orderkey")}],
+    "aggregates": [{"name": "sum_qty", "function": "sum", "args": [_c("l_quantity")]},
+                   {"name": "lines", "function": "count", "args": []}]}}
+
+PER_ORDER_SQL = """
+select l_orderkey, sum(l_quantity) as sum_qty, count(*) as lines from lineitem group by l_orderkey
+"""
+
 QUERIES = {"q1": (Q1, Q1_SQL), "q3": (Q3, Q3_SQL), "q5": (Q5, Q5_SQL), "q6": (Q6, Q6_SQL),
-           "q10": (Q10, Q10_SQL)}
+           "q10": (Q10, Q10_SQL), "per_order": (PER_ORDER, PER_ORDER_SQL)}
