@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def start_server(jar: Path, scale: float) -> tuple[subprocess.Popen, str]:
     """Starts the server on a free port (``--port 0``) and returns it with its location."""
-    cmd = ["java", "-jar", str(jar), "--host", "127.0.0.1", "--port", "0",
+    cmd = ["java", "-XX:+UseParallelGC", "-jar", str(jar), "--host", "127.0.0.1", "--port", "0",
            "--tpch-scale", str(scale), "--log-level", "WARN", "--no-access-log"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 180

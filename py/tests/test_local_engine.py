@@ -78,6 +78,24 @@ def test_memory_limit_option_in_a_fresh_process():
     assert proc.stdout.split() == [str(1 << 20), "limit:", "False", "0"]
 
 
+@pytest.mark.parametrize("jvm_args, collector", [
+    ((), "PS Scavenge"),                      # the default: the parallel collector
+    (("-XX:+UseG1GC",), "G1 Young Generation"),  # a collector the caller names wins
+])
+def test_garbage_collector_default_and_override_in_a_fresh_process(jvm_args, collector):
+    script = textwrap.dedent(f"""
+        import jpype, quiver as qv
+        qv.local(jvm_args={jvm_args!r})
+        mx = jpype.JClass("java.lang.management.ManagementFactory")
+        print("|".join(str(b.getName()) for b in mx.getGarbageCollectorMXBeans()))
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "QUIVER_JVM_ARGS"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=dict(env, PYTHONPATH=str(PY_DIR)), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert collector in proc.stdout.strip().split("|"), proc.stdout
+
+
 def test_no_jdk_message_says_what_was_searched(tmp_path, monkeypatch):
     fake = tmp_path / "not-a-jdk"
     fake.mkdir()
