@@ -287,7 +287,7 @@ public final class HashAggregateExec extends ExecNode {
     }
     int slice = sliceRows(groups, ctx.threads());
     if (slice >= groups) {
-      out.add(outputRange(target, null, null, 0, groups, ctx));
+      out.add(outputAll(target, groups, ctx));
     } else {
       out.addAll(outputRanges(target, groups, slice, ctx));
     }
@@ -301,121 +301,148 @@ public final class HashAggregateExec extends ExecNode {
    * Many groups (feeding the parallel operators above, such as the joins over a partial
    * aggregate): the output is cut into ranges of {@code slice} groups, and the workers decode
    * and write the ranges' keys in parallel. That part grows with the groups and their key width
-   * (Q10's seven customer columns over 38K groups: 9 ms on one thread). The aggregate values are
-   * computed whole, once, and shared by the ranges without a copy.
+   * (Q10's seven customer columns over 38K groups: 9 ms on one thread). Each aggregate's values
+   * are computed whole, as one more task beside the ranges, and shared by the ranges without a
+   * copy.
    */
   private List<Batch> outputRanges(Local target, int groups, int slice, ExecContext ctx) {
-    List<FieldVector> values = aggregateColumns(target, groups, ctx);
+    int aggs = aggregates.size();
     int ranges = (groups + slice - 1) / slice;
-    Batch[] done = new Batch[ranges];
+    for (int a = 0; a < aggs; a++) {
+      target.states[a].ensure(groups); // may grow the state's arrays: not inside the tasks
+    }
+    FieldVector[] values = new FieldVector[aggs];
+    FieldVector[][] keys = new FieldVector[ranges][];
+    List<Batch> out = new ArrayList<>(ranges);
     try {
       LongVec longKeys = target.longTable == null ? null
           : target.longTable.keys(target.packed ? PACKED : keyTypes[0]);
-      AtomicInteger nextRange = new AtomicInteger();
-      Runnable work = () -> {
-        for (int r = nextRange.getAndIncrement(); r < ranges; r = nextRange.getAndIncrement()) {
+      // One task per aggregate (all its groups' values) and per range (that range's keys).
+      AtomicInteger nextTask = new AtomicInteger();
+      runOnWorkers(ctx, Math.min(ctx.threads(), aggs + ranges), () -> {
+        for (int t = nextTask.getAndIncrement(); t < aggs + ranges; t = nextTask.getAndIncrement()) {
           ctx.checkCancelled();
-          int from = r * slice;
           int mark = Scratch.mark();
           try {
-            done[r] = outputRange(target, longKeys, values, from, Math.min(groups, from + slice), ctx);
+            if (t < aggs) {
+              values[t] = target.states[t].result(schema.getFields().get(keyTypes.length + t),
+                  groups, ctx.allocator());
+            } else {
+              int from = (t - aggs) * slice;
+              keys[t - aggs] = keyVectors(
+                  target.keyColumns(longKeys, from, Math.min(groups, from + slice)), ctx);
+            }
           } finally {
             Scratch.release(mark);
           }
         }
-      };
-      int helpers = Math.min(ctx.threads(), ranges) - 1;
-      List<Future<?>> futures = new ArrayList<>();
-      for (int h = 0; h < helpers; h++) {
-        futures.add(ctx.pool().submit(work));
-      }
-      Throwable failure = null;
-      try {
-        work.run();
-      } catch (Throwable e) {
-        failure = e;
-      }
-      // Every helper has stopped writing into `done` before anything is closed.
-      for (Future<?> f : futures) {
+      });
+      for (int r = 0; r < ranges; r++) {
+        int from = r * slice;
+        int n = Math.min(groups, from + slice) - from;
+        List<FieldVector> cols = new ArrayList<>(List.of(keys[r]));
+        keys[r] = null; // the batch (or the catch below) closes them from here
         try {
-          f.get();
-        } catch (ExecutionException e) {
-          failure = failure == null ? e.getCause() : failure;
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          ctx.cancel();
-          failure = failure == null ? new QueryCancelled("interrupted") : failure;
+          for (FieldVector v : values) {
+            // Ranges start at multiples of 8 rows: the validity bitmap is sliced, not copied.
+            var pair = v.getTransferPair(ctx.allocator());
+            pair.splitAndTransfer(from, n);
+            cols.add((FieldVector) pair.getTo());
+          }
+        } catch (RuntimeException | Error e) {
+          cols.forEach(FieldVector::close);
+          throw e;
         }
+        out.add(Batch.owning(schema, cols, n, from));
       }
-      if (failure instanceof Error err) {
-        throw err;
-      }
-      if (failure != null) {
-        throw failure instanceof RuntimeException r ? r : new IllegalStateException(failure);
-      }
-      return Arrays.asList(done);
+      return out;
     } catch (RuntimeException | Error e) {
-      for (Batch b : done) {
-        if (b != null) {
-          b.close();
+      out.forEach(Batch::close);
+      for (FieldVector[] range : keys) {
+        if (range != null) {
+          for (FieldVector v : range) {
+            if (v != null) {
+              v.close();
+            }
+          }
         }
       }
       throw e;
     } finally {
       // The ranges hold their own references to the values' buffers.
       for (FieldVector v : values) {
-        v.close();
+        if (v != null) {
+          v.close();
+        }
       }
     }
   }
 
-  /** The aggregate values of all groups, one vector per aggregate. */
-  private List<FieldVector> aggregateColumns(Local target, int groups, ExecContext ctx) {
-    List<FieldVector> cols = new ArrayList<>();
+  /**
+   * Runs {@code work} on this thread and {@code workers - 1} pool threads, and returns once all
+   * have stopped (also when one failed, so nothing is closed under a task still writing).
+   */
+  private static void runOnWorkers(ExecContext ctx, int workers, Runnable work) {
+    List<Future<?>> futures = new ArrayList<>();
+    for (int h = 1; h < workers; h++) {
+      futures.add(ctx.pool().submit(work));
+    }
+    Throwable failure = null;
     try {
-      for (int a = 0; a < aggregates.size(); a++) {
-        target.states[a].ensure(groups);
-        cols.add(target.states[a].result(schema.getFields().get(keyTypes.length + a), groups,
-            ctx.allocator()));
+      work.run();
+    } catch (Throwable e) {
+      failure = e;
+    }
+    for (Future<?> f : futures) {
+      try {
+        f.get();
+      } catch (ExecutionException e) {
+        failure = failure == null ? e.getCause() : failure;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        ctx.cancel();
+        failure = failure == null ? new QueryCancelled("interrupted") : failure;
       }
-      return cols;
+    }
+    if (failure instanceof Error err) {
+      throw err;
+    }
+    if (failure != null) {
+      throw failure instanceof RuntimeException r ? r : new IllegalStateException(failure);
+    }
+  }
+
+  /** Key vecs written as the output's key vectors (all closed if one fails). */
+  private FieldVector[] keyVectors(Vec[] keys, ExecContext ctx) {
+    FieldVector[] out = new FieldVector[keyTypes.length];
+    try {
+      for (int k = 0; k < keyTypes.length; k++) {
+        out[k] = VecWriter.write(keys[k], schema.getFields().get(k), ctx.allocator());
+      }
+      return out;
     } catch (RuntimeException | Error e) {
-      for (FieldVector v : cols) {
-        v.close();
+      for (FieldVector v : out) {
+        if (v != null) {
+          v.close();
+        }
       }
       throw e;
     }
   }
 
-  /**
-   * Groups {@code [from, to)} as an owned batch. With {@code values} null (one range of all
-   * groups) the keys and values are computed here; otherwise the range's keys are decoded from
-   * {@code longKeys} or the byte table and the values are cut from {@code values}.
-   */
-  private Batch outputRange(Local target, LongVec longKeys, List<FieldVector> values, int from,
-      int to, ExecContext ctx) {
-    int n = to - from;
+  /** All groups as one owned batch (few groups, or one thread). */
+  private Batch outputAll(Local target, int groups, ExecContext ctx) {
     List<FieldVector> cols = new ArrayList<>();
     try {
-      Vec[] keys = values == null ? target.keyColumns(n) : target.keyColumns(longKeys, from, to);
-      for (int k = 0; k < keyTypes.length; k++) {
-        cols.add(VecWriter.write(keys[k], schema.getFields().get(k), ctx.allocator()));
+      cols.addAll(List.of(keyVectors(target.keyColumns(groups), ctx)));
+      for (int a = 0; a < aggregates.size(); a++) {
+        target.states[a].ensure(groups);
+        cols.add(target.states[a].result(schema.getFields().get(keyTypes.length + a), groups,
+            ctx.allocator()));
       }
-      if (values == null) {
-        cols.addAll(aggregateColumns(target, n, ctx));
-      } else {
-        for (FieldVector v : values) {
-          // Ranges start at multiples of 8 rows: the validity bitmap is sliced, not copied.
-          var pair = v.getTransferPair(ctx.allocator());
-          pair.splitAndTransfer(from, n);
-          cols.add((FieldVector) pair.getTo());
-        }
-      }
-      return Batch.owning(schema, cols, n, from);
+      return Batch.owning(schema, cols, groups, 0);
     } catch (RuntimeException | Error e) {
-      for (FieldVector v : cols) {
-        v.close();
-      }
+      cols.forEach(FieldVector::close);
       throw e;
     }
   }
