@@ -112,6 +112,47 @@ class VariableWidthCheckTest {
   }
 
   @Test
+  void aBadByteIsFoundAtEveryPositionOfALongAsciiRun() {
+    // Runs are skipped 32 and 8 bytes at a time: a bad byte (or a good multi-byte character)
+    // at any position of a 100-byte value, including the last bytes of a step, must be seen.
+    try (BufferAllocator a = new RootAllocator(1 << 20); VarCharVector v = new VarCharVector("s", a)) {
+      for (int pos = 0; pos < 100; pos++) {
+        byte[] text = "x".repeat(100).getBytes(StandardCharsets.UTF_8);
+        text[pos] = (byte) 0xFF;
+        fill(v, new byte[][] {text}, null);
+        int at = pos;
+        var e = assertThrows(IllegalArgumentException.class, () -> VariableWidthCheck.check(v));
+        assertEquals("invalid UTF-8 at data byte " + at, e.getMessage());
+        byte[] good = ("x".repeat(pos) + "é" + "x".repeat(99 - pos)).getBytes(StandardCharsets.UTF_8);
+        fill(v, new byte[][] {good}, null);
+        assertDoesNotThrow(() -> VariableWidthCheck.check(v));
+      }
+    }
+  }
+
+  @Test
+  void aDescendingOffsetLateInALongVectorIsNamed() {
+    try (BufferAllocator a = new RootAllocator(1 << 20);
+         VarCharVector v = new VarCharVector("s", a);
+         LargeVarCharVector large = new LargeVarCharVector("l", a)) {
+      byte[][] values = new byte[1000][];
+      java.util.Arrays.fill(values, "ab".getBytes(StandardCharsets.UTF_8));
+      fill(v, values, null);
+      v.getOffsetBuffer().setInt(4L * 998, 2 * 999 + 1); // offset 998 above offset 999
+      var e = assertThrows(IllegalArgumentException.class, () -> VariableWidthCheck.check(v));
+      assertEquals("offset 999 (1998) is below offset 998 (1999)", e.getMessage());
+      large.allocateNew();
+      for (int i = 0; i < 1000; i++) {
+        large.setSafe(i, values[i]);
+      }
+      large.setValueCount(1000);
+      large.getOffsetBuffer().setLong(8L * 998, 2 * 999 + 1);
+      e = assertThrows(IllegalArgumentException.class, () -> VariableWidthCheck.check(large));
+      assertEquals("offset 999 (1998) is below offset 998 (1999)", e.getMessage());
+    }
+  }
+
+  @Test
   void offsetsMustAscendAndStayInTheData() {
     try (BufferAllocator a = new RootAllocator(1 << 20); VarCharVector v = new VarCharVector("s", a)) {
       fill(v, new byte[][] {"ab".getBytes(StandardCharsets.UTF_8), "c".getBytes(StandardCharsets.UTF_8)}, null);
