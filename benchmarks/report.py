@@ -377,7 +377,10 @@ def targets(results: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
             q, d = c["results"].get("quiver"), c["results"].get("duckdb")
             if q and d:
                 r = q["median"] / d["median"]
-                add(f"TPC-H {c['case']} ≤ 1.0x DuckDB time", f"{r:.2f}x "
+                # TPC-H's own queries are Q<n>; the suite's extra cases are named by what they do.
+                what = f"TPC-H {c['case']}" if c["case"].startswith("Q") else \
+                    f"{c['case'].replace('_', '-').lower()} aggregate (not TPC-H)"
+                add(f"{what} ≤ 1.0x DuckDB time", f"{r:.2f}x "
                     f"({_fmt(q['median'], 's')} vs {_fmt(d['median'], 's')})", r <= 1.0, "tpch")
         q1 = next((c for c in t["cases"] if c["case"] == "Q1"), None)
         if q1 and "quiver_1t" in q1["results"]:
