@@ -193,47 +193,41 @@ public final class HashAggregateExec extends ExecNode {
       packed = false;
     }
 
+    /** This worker's long-table keys (raw or packed) in group-id order; null for byte keys. */
+    LongVec longKeys() {
+      return longTable == null ? null : longTable.keys(packed ? PACKED : keyTypes[0]);
+    }
+
     /**
-     * The keys of groups {@code [from, to)}, one vec per key column, from state that
-     * {@link #keyColumns} callers share read-only: {@code longKeys} is this worker's long table's
-     * keys (raw or packed) taken once; byte keys are decoded straight from the table.
+     * The keys of groups {@code [from, to)}, one vec per key column. {@code longKeys} is
+     * {@link #longKeys()}, taken once and shared read-only by the workers building ranges; byte
+     * keys are decoded straight from the table.
      */
     Vec[] keyColumns(LongVec longKeys, int from, int to) {
       int n = to - from;
-      Vec[] out = new Vec[keyTypes.length];
-      if (packed) {
-        long[] slice = Arrays.copyOfRange(longKeys.values, from, to);
-        for (int k = 0; k < out.length; k++) {
-          out[k] = packing.unpack(slice, n, k);
-        }
-      } else if (longTable != null) {
-        out[0] = new LongVec(keyTypes[0], Arrays.copyOfRange(longKeys.values, from, to),
-            n, longKeys.nulls == null ? null
-                : Arrays.copyOfRange(longKeys.nulls, from, to));
-      } else {
-        out = RowKeys.decodeAll(table.keyData(),
-            Arrays.copyOfRange(table.keyOffsets(), from, to + 1), n, keyTypes);
-      }
-      return out;
-    }
-
-    /** The group keys, one vec per key column, in group-id order. */
-    Vec[] keyColumns(int groups) {
       Vec[] out = new Vec[keyTypes.length];
       if (out.length == 0) {
         return out;
       }
       if (packed) {
+        long[] slice = range(longKeys.values, from, to);
         for (int k = 0; k < out.length; k++) {
-          out[k] = packing.unpack(longTable.keys(PACKED).values, groups, k);
+          out[k] = packing.unpack(slice, n, k);
         }
-        return out;
+      } else if (longTable != null) {
+        out[0] = new LongVec(keyTypes[0], range(longKeys.values, from, to), n,
+            longKeys.nulls == null ? null : Arrays.copyOfRange(longKeys.nulls, from, to));
+      } else {
+        // decodeAll reads offsets[0..n]: the table's own array serves a range from group 0.
+        int[] offsets = table.keyOffsets();
+        out = RowKeys.decodeAll(table.keyData(),
+            from == 0 ? offsets : Arrays.copyOfRange(offsets, from, to + 1), n, keyTypes);
       }
-      if (longTable != null) {
-        out[0] = longTable.keys(keyTypes[0]);
-        return out;
-      }
-      return RowKeys.decodeAll(table.keyData(), table.keyOffsets(), groups, keyTypes);
+      return out;
+    }
+
+    private static long[] range(long[] values, int from, int to) {
+      return from == 0 && to == values.length ? values : Arrays.copyOfRange(values, from, to);
     }
   }
 
@@ -315,8 +309,7 @@ public final class HashAggregateExec extends ExecNode {
     FieldVector[][] keys = new FieldVector[ranges][];
     List<Batch> out = new ArrayList<>(ranges);
     try {
-      LongVec longKeys = target.longTable == null ? null
-          : target.longTable.keys(target.packed ? PACKED : keyTypes[0]);
+      LongVec longKeys = target.longKeys();
       // One task per aggregate (all its groups' values) and per range (that range's keys).
       AtomicInteger nextTask = new AtomicInteger();
       runOnWorkers(ctx, Math.min(ctx.threads(), aggs + ranges), () -> {
@@ -434,7 +427,7 @@ public final class HashAggregateExec extends ExecNode {
   private Batch outputAll(Local target, int groups, ExecContext ctx) {
     List<FieldVector> cols = new ArrayList<>();
     try {
-      cols.addAll(List.of(keyVectors(target.keyColumns(groups), ctx)));
+      cols.addAll(List.of(keyVectors(target.keyColumns(target.longKeys(), 0, groups), ctx)));
       for (int a = 0; a < aggregates.size(); a++) {
         target.states[a].ensure(groups);
         cols.add(target.states[a].result(schema.getFields().get(keyTypes.length + a), groups,
