@@ -75,8 +75,10 @@ class ServerProcess:
     def client(self, **kwargs) -> flight.FlightClient:
         """A client of this server; the ``with`` block's end closes it if the test did not.
 
-        A failed test's traceback keeps its locals alive until the interpreter exits, and a
-        gRPC client destroyed that late can crash the process after pytest's summary.
+        A failed test's traceback keeps its client alive until the interpreter exits. A CI run
+        with a failed Flight test ended in a segmentation fault after pytest's summary (not
+        reproduced since); a gRPC client destroyed that late is the suspect, so none outlives
+        its server.
         """
         c = flight.connect(self.location, **kwargs)
         self._clients.append(c)
