@@ -119,6 +119,16 @@ _JAVA_ERRORS: dict[str, type[errors.QuiverError]] = {
     "org.apache.arrow.memory.OutOfMemoryException": errors.MemoryLimitError,
     "dev.quiver.engine.dataset.DatasetNotFound": errors.DatasetNotFound,
     "dev.quiver.engine.bridge.UnsupportedArrowType": errors.UnsupportedType,
+    # The engine's group and join tables live on the Java heap, not under the memory limit.
+    "java.lang.OutOfMemoryError": errors.MemoryLimitError,
+}
+
+# What to add to a Java exception's own message when it is not enough to act on.
+_JAVA_ERROR_HINTS: dict[str, str] = {
+    "java.lang.OutOfMemoryError": (
+        " (the JVM heap is exhausted: the engine's group and join tables live on the Java heap; "
+        "start Quiver with a larger heap, e.g. quiver.local(heap=\"4g\"), or reduce the "
+        "number of groups)"),
 }
 
 
@@ -172,7 +182,7 @@ def translate_java_error(exc: BaseException) -> BaseException:
             py = _JAVA_ERRORS.get(name)
         if py is not None:
             msg = j.getMessage()
-            out = py(str(msg) if msg is not None else name)
+            out = py((str(msg) if msg is not None else name) + _JAVA_ERROR_HINTS.get(name, ""))
             out.java_class = name  # type: ignore[attr-defined]
             out.original = exc  # type: ignore[attr-defined]
             return out

@@ -47,12 +47,13 @@ class ServerProcess:
         self._clients: list[flight.FlightClient] = []
 
     @classmethod
-    def start(cls, *args: str, env: dict[str, str] | None = None,
-              timeout: float = 60.0) -> "ServerProcess":
+    def start(cls, *args: str, env: dict[str, str] | None = None, timeout: float = 60.0,
+              jvm_args: tuple[str, ...] = ()) -> "ServerProcess":
         log = tempfile.NamedTemporaryFile(prefix="quiver-server-", suffix=".log", delete=False)
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("QUIVER_")}
         full_env.update(env or {})
-        cmd = [java_exe(), "-Xmx512m", "-jar", str(server_jar()), "--port", "0", *args]
+        # A later -Xmx in jvm_args wins over the default here.
+        cmd = [java_exe(), "-Xmx512m", *jvm_args, "-jar", str(server_jar()), "--port", "0", *args]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=full_env,
                                 text=True)
         deadline = time.monotonic() + timeout

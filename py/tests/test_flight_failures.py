@@ -131,6 +131,32 @@ def test_memory_limit_is_resource_exhausted_and_upload_leaves_nothing():
         c.close()
 
 
+def test_an_exhausted_java_heap_is_resource_exhausted_and_the_server_goes_on():
+    # 4M groups need far more than a 160 MB heap for the group tables (the dataset itself is
+    # off-heap, under --memory-limit).
+    with ServerProcess.start(jvm_args=("-Xmx160m",)) as s:
+        c = s.client()
+        n = 4_000_000
+        put(c, "wide", pa.table({"k": np.arange(n, dtype=np.int64) * 1000, "x": np.ones(n)}))
+        baseline = idle_bytes(c)
+        col = lambda name: {"expr": "column", "name": name}  # noqa: E731
+        per_key = json.dumps({"version": 1, "plan": {
+            "node": "aggregate", "input": {"node": "scan", "dataset": "wide"},
+            "group_by": [{"name": "k", "expr": col("k")}],
+            "aggregates": [{"name": "s", "function": "sum", "args": [col("x")]}]}}).encode()
+        info = c.get_flight_info(flight.FlightDescriptor.for_command(per_key))
+        with pytest.raises(pa.ArrowException, match="RESOURCE_EXHAUSTED.*Java heap.*-Xmx"):
+            c.do_get(info.endpoints[0].ticket).read_all()
+        wait_idle(c, baseline)
+        assert action_json(c, "health")["status"] == "serving"
+        count = json.dumps({"version": 1, "plan": {
+            "node": "aggregate", "input": {"node": "scan", "dataset": "wide"},
+            "group_by": [], "aggregates": [{"name": "n", "function": "count", "args": []}]}})
+        info = c.get_flight_info(flight.FlightDescriptor.for_command(count.encode()))
+        assert c.do_get(info.endpoints[0].ticket).read_all()["n"][0].as_py() == n
+        c.close()
+
+
 # ---- cancellation, disconnects, deadlines, backpressure ----------------------------------------
 
 def test_slow_reader_gets_backpressure_not_a_buffered_dataset(srv, c):

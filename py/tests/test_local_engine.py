@@ -78,6 +78,32 @@ def test_memory_limit_option_in_a_fresh_process():
     assert proc.stdout.split() == [str(1 << 20), "limit:", "False", "0"]
 
 
+def test_an_exhausted_java_heap_is_a_memory_error_and_the_engine_goes_on():
+    # 4M groups need far more than a 96 MB heap for the group table; the dataset itself is
+    # off-heap. The query fails with MemoryLimitError naming the heap, and the next one runs.
+    script = textwrap.dedent("""
+        import gc, numpy as np, quiver as qv
+        eng = qv.local(heap="96m")
+        n = 4_000_000
+        eng.put("t", {"k": np.arange(n, dtype="int64") * 1000, "x": np.ones(n)})
+        baseline = eng.stats()["allocated_bytes"]
+        try:
+            eng.table("t").group_by("k").agg(s=qv.sum("x")).collect()
+            print("no error")
+        except qv.MemoryLimitError as e:
+            print("MemoryLimitError", "heap" in str(e), "quiver.local(heap=" in str(e))
+        print(eng.table("t").agg(n=qv.count()).collect()["n"][0].as_py())
+        gc.collect()
+        print(eng.stats()["allocated_bytes"] == baseline)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "QUIVER_JVM_ARGS"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=dict(env, PYTHONPATH=str(PY_DIR)), timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["MemoryLimitError", "True", "True", "4000000", "True"], \
+        proc.stdout + proc.stderr
+
+
 @pytest.mark.parametrize("jvm_args, collector", [
     ((), "PS Scavenge"),                      # the default: the parallel collector
     (("-XX:+UseG1GC",), "G1 Young Generation"),  # a collector the caller names wins

@@ -31,6 +31,13 @@ public final class FlightErrors {
       return CallStatus.RESOURCE_EXHAUSTED.withDescription(message(e)).withCause(e)
           .toRuntimeException();
     }
+    if (e instanceof OutOfMemoryError) {
+      // Group and join tables live on the Java heap, outside the --memory-limit accounting.
+      return CallStatus.RESOURCE_EXHAUSTED.withDescription("the server's Java heap is exhausted ("
+          + e.getMessage() + "): the plan's group or join tables did not fit; start the server "
+          + "with a larger -Xmx, or reduce the number of groups").withCause(e)
+          .toRuntimeException();
+    }
     if (e instanceof UnsupportedOperationException) {
       return CallStatus.UNIMPLEMENTED.withDescription(message(e)).withCause(e).toRuntimeException();
     }
@@ -75,6 +82,7 @@ public final class FlightErrors {
     Throwable e = t;
     while ((e instanceof java.util.concurrent.ExecutionException
         || e instanceof java.util.concurrent.CompletionException
+        || e instanceof dev.quiver.engine.exec.QueryCancelled // stopped by another's failure
         || (e.getClass() == RuntimeException.class && e.getCause() != null))
         && e.getCause() != null && e.getCause() != e) {
       e = e.getCause();

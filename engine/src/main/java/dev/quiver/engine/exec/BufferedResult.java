@@ -10,13 +10,15 @@ import java.util.function.Supplier;
  */
 public final class BufferedResult implements AutoCloseable {
   private List<Batch> batches;
-  private RuntimeException error;
+  /** The computation's failure, thrown again to every later caller instead of recomputing. */
+  private Throwable error;
   private final AtomicInteger cursor = new AtomicInteger();
   private boolean closed;
 
   public synchronized void computeOnce(Supplier<List<Batch>> compute) {
     if (error != null) {
-      throw error;
+      // An Error (the heap ran out) is recorded too: a second caller used to start over.
+      throw Parallel.propagate(error);
     }
     if (batches != null || closed) {
       return;
@@ -24,7 +26,7 @@ public final class BufferedResult implements AutoCloseable {
     int token = dev.quiver.engine.expr.Scratch.pause();
     try {
       batches = compute.get();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       error = e;
       throw e;
     } finally {

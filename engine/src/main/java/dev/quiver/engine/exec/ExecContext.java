@@ -63,7 +63,7 @@ public final class ExecContext {
     if (cancelled) {
       Throwable f = failure.get();
       if (f != null) {
-        throw new QueryCancelled("query " + queryId + " stopped after a failure: " + f);
+        throw new QueryCancelled("query " + queryId + " stopped after a failure: " + f, f);
       }
       throw new QueryCancelled("query " + queryId + " was cancelled");
     }

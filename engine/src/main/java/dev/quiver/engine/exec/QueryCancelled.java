@@ -7,4 +7,9 @@ public final class QueryCancelled extends RuntimeException {
   public QueryCancelled(String message) {
     super(message);
   }
+
+  /** Stopped because of {@code failure} elsewhere in the query: error mappers report that. */
+  public QueryCancelled(String message, Throwable failure) {
+    super(message, failure);
+  }
 }

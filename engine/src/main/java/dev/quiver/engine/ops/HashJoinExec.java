@@ -40,7 +40,8 @@ public final class HashJoinExec extends ExecNode {
   private final int[] leftColumns;
   private final int[] rightColumns;
   private Build build;
-  private RuntimeException buildError;
+  /** The build's failure, thrown again to every later caller instead of building again. */
+  private Throwable buildError;
 
   private static final class Build {
     /** The build side as one batch, or null when it is kept in {@link #parts}. */
@@ -166,8 +167,11 @@ public final class HashJoinExec extends ExecNode {
   }
 
   private synchronized Build build(ExecContext ctx) {
+    if (buildError instanceof Error err) {
+      throw err;
+    }
     if (buildError != null) {
-      throw buildError;
+      throw (RuntimeException) buildError;
     }
     if (build != null) {
       return build;
@@ -243,7 +247,7 @@ public final class HashJoinExec extends ExecNode {
       }
       metrics.nanos.addAndGet(System.nanoTime() - t0);
       return build;
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       buildError = e;
       throw e;
     } finally {
