@@ -3,7 +3,7 @@
 The suite runs the in-process engine (JPype) in the pytest process. JPype destroys the JVM from
 its own exit hook, and in long sessions that teardown now and then crashes the interpreter
 after every test has passed: a segmentation fault inside ``jpype._core._JTerminate``, in 2 of
-6 full runs here, a known JPype problem (jpype-project/jpype#934, #1144). Turning the teardown
+5 full runs here, a known JPype problem (jpype-project/jpype#934, #1144). Turning the teardown
 off instead (``jpype.config.onexit = False``) made short-lived processes abort at exit
 ("FATAL: exception not rethrown"). So the test process exits once pytest has reported
 everything, with pytest's exit status, skipping interpreter finalization (``os._exit``).
