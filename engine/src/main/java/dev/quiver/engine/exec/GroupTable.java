@@ -126,8 +126,12 @@ public final class GroupTable {
    */
   public void reserve(int moreGroups, int moreBytes) {
     long total = (long) groups + moreGroups;
-    while (total * 2 > slots.length && slots.length < (1 << 30)) {
-      grow();
+    int slotCap = slots.length;
+    while (total * 2 > slotCap && slotCap < (1 << 30)) {
+      slotCap *= 2;
+    }
+    if (slotCap > slots.length) {
+      rehash(slotCap); // once, at the final size
     }
     if (total > groupHashes.length) {
       int cap = (int) Math.min(Integer.MAX_VALUE - 16, total);
@@ -160,13 +164,12 @@ public final class GroupTable {
     groupHashes[g] = h;
     slots[pos] = (h & TAG) | (g + 1);
     if (groups * 2 > slots.length) {
-      grow();
+      rehash(slots.length * 2);
     }
     return g;
   }
 
-  private void grow() {
-    int cap = slots.length * 2;
+  private void rehash(int cap) {
     long[] ns = new long[cap];
     int m = cap - 1;
     for (int g = 0; g < groups; g++) {
