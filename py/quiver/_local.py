@@ -253,22 +253,18 @@ class LocalEngine(Engine):
             return self._schema_to_python(qe.outputSchema(logical, jmap))
 
     def _schema_to_python(self, jschema: Any) -> pa.Schema:
+        """A Java schema in Arrow's message form (a plan's output schema) as a pyarrow schema."""
         holder = (ctypes.c_uint8 * 72)()  # sizeof(struct ArrowSchema)
         with java_errors():
-            _j("org.apache.arrow.c.Data").exportSchema(
-                self.memory.root(), jschema, None,
-                _j("org.apache.arrow.c.ArrowSchema").wrap(ctypes.addressof(holder)))
+            self.bridge.java.exportMessageSchema(jschema, ctypes.addressof(holder))
         return pa.Schema._import_from_c(ctypes.addressof(holder))
 
     def _schema_to_java(self, schema: pa.Schema) -> Any:
-        ArrowSchema = _j("org.apache.arrow.c.ArrowSchema")
+        """A pyarrow schema as a Java schema in Arrow's message form (dictionaries kept)."""
+        holder = (ctypes.c_uint8 * 72)()
+        schema._export_to_c(ctypes.addressof(holder))
         with java_errors():
-            c = ArrowSchema.allocateNew(self.memory.root())
-            try:
-                schema._export_to_c(int(c.memoryAddress()))
-                return _j("org.apache.arrow.c.Data").importSchema(self.memory.root(), c, None)
-            finally:
-                c.close()
+            return self.bridge.java.importMessageSchema(ctypes.addressof(holder))
 
     def _udf_catalogs(self) -> list[Any]:
         with self._engine_lock:

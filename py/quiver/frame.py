@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from . import _types as T
 from .errors import PlanError, TypeMismatch
-from .expr import Agg, Column, Expr, IntoExpr, _render, into_expr
+from .expr import Agg, Alias, Column, Expr, IntoExpr, _render, into_expr
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -200,7 +200,10 @@ class Frame:
     def _project(self, items: list[Expr]) -> "Frame":
         names = [_name_of(e) for e in items]
         _unique(names, "select")
-        types = [e.type_in(self._schema) for e in items]
+        types = [e.type_in(self._schema) for e in items]  # checks the names, too
+        # A plain column keeps its type as it is (a dictionary column stays encoded).
+        types = [self._schema.field(_plain_column(e)).type if _plain_column(e) is not None
+                 else t for e, t in zip(items, types)]
         schema = pa.schema([pa.field(n, t if t is not None else pa.null())
                             for n, t in zip(names, types)])
         node = {"node": "project", "input": self._node,
@@ -238,7 +241,8 @@ class Frame:
             if not n:
                 key["nulls"] = "first"
             out.append(key)
-        return self._derive({"node": "sort", "input": self._node, "keys": out}, self._schema)
+        return self._derive({"node": "sort", "input": self._node, "keys": out},
+                            _decoded(self._schema))
 
     def limit(self, n: int, offset: int = 0) -> "Frame":
         """At most ``n`` rows after skipping ``offset``. Directly after :meth:`sort` (no
@@ -247,7 +251,7 @@ class Frame:
             raise PlanError(f"limit needs integers >= 0, got limit={n!r} offset={offset!r}")
         if self._node["node"] == "sort" and offset == 0:
             node = {"node": "top_k", "input": self._node["input"], "keys": self._node["keys"],
-                    "k": n}
+                    "k": n}  # like sort, top_k decodes dictionary columns (self's schema)
         else:
             node = {"node": "limit", "input": self._node, "limit": n}
             if offset:
@@ -258,7 +262,7 @@ class Frame:
 
     def distinct(self) -> "Frame":
         """Removes duplicate rows (nulls equal each other)."""
-        return self._derive({"node": "distinct", "input": self._node}, self._schema)
+        return self._derive({"node": "distinct", "input": self._node}, _decoded(self._schema))
 
     unique = distinct
 
@@ -267,14 +271,20 @@ class Frame:
         for ``UNION``)."""
         for o in others:
             self._same_engine(o)
-            a, b = self._schema.types, o._schema.types
+            a, b = _decoded(self._schema).types, _decoded(o._schema).types
             if len(a) != len(b) or any(T.unify(x, y) != x and T.kind(y) != "NULL" and
                                        T.kind(x) != "NULL" for x, y in zip(a, b)):
                 raise TypeMismatch(
                     "union inputs must have the same column types in the same order: "
                     f"[{', '.join(map(T.describe, a))}] vs [{', '.join(map(T.describe, b))}]")
         node = {"node": "union", "inputs": [self._node, *(o._node for o in others)]}
-        out = self._derive(node, self._schema, *others)
+        # A dictionary column stays encoded when every input has it with the same index type.
+        fields = [f if not pa.types.is_dictionary(f.type) or all(
+                      pa.types.is_dictionary(o._schema.field(i).type)
+                      and o._schema.field(i).type.index_type == f.type.index_type
+                      for o in others) else _decoded_field(f)
+                  for i, f in enumerate(self._schema)]
+        out = self._derive(node, pa.schema(fields, metadata=self._schema.metadata), *others)
         return out.distinct() if distinct else out
 
     def join(self, other: "Frame", on: str | Sequence[str] | None = None, *,
@@ -312,7 +322,7 @@ class Frame:
         node: dict[str, Any] = {"node": "join", "type": how, "left": self._node,
                                 "right": right._node, "left_keys": lk, "right_keys": rk}
         if how in ("semi", "anti"):
-            return self._derive(node, self._schema, other)
+            return self._derive(node, _decoded(self._schema), other)
         # Rename clashing right columns before the join (keys keep their name when distinct).
         rename_map = {}
         left_names = set(self._schema.names)
@@ -323,9 +333,9 @@ class Frame:
             right = other.rename(rename_map)
             node["right"] = right._node
             node["right_keys"] = [rename_map.get(k, k) for k in rk]
-        fields = list(self._schema) + [
+        fields = list(_decoded(self._schema)) + [
             pa.field(f.name, f.type, nullable=True) if how == "left" else f
-            for f in right._schema]
+            for f in _decoded(right._schema)]
         joined = self._derive(node, pa.schema(fields), other)
         if on is not None:
             hidden = {rename_map.get(k, k) for k in rk}
@@ -607,3 +617,22 @@ def iter_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         yield from reader
     finally:
         reader.close()
+
+
+def _plain_column(e: Expr) -> str | None:
+    """The input column an item of a projection passes on unchanged (aliased or not), if any."""
+    inner = e.expr if isinstance(e, Alias) else e
+    return inner.name if isinstance(inner, Column) else None
+
+
+def _decoded_field(f: pa.Field) -> pa.Field:
+    return f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+
+
+def _decoded(schema: pa.Schema) -> pa.Schema:
+    """The schema with dictionary columns as their values: what the operators that gather rows
+    (sort, top_k, distinct, join, aggregate) return. Filter, limit, a projection of a plain
+    column and union keep a dictionary column encoded (docs/plan-format.md)."""
+    if not any(pa.types.is_dictionary(t) for t in schema.types):
+        return schema
+    return pa.schema([_decoded_field(f) for f in schema], metadata=schema.metadata)

@@ -45,15 +45,7 @@ DOCUMENTED_REFUSALS[("generated_nested_dictionary", "flight_exchange")] = (
 
 # Cells where Quiver is wrong today: reported bugs, each test is a strict xfail (it fails once
 # the bug is fixed, so the entry must then be removed and the document regenerated).
-_EXCHANGE = "flight_exchange"
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("generated_dictionary", _EXCHANGE):
-        "DoExchange returns dictionary columns decoded (dictionary<string> -> string)",
-    ("generated_dictionary_unsigned", _EXCHANGE):
-        "DoExchange returns dictionary columns decoded (dictionary<string> -> string)",
-    ("generated_extension", _EXCHANGE):
-        "DoExchange decodes a dictionary extension column and drops its extension metadata",
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 JAVA_PATHS = ("flight_put_get", "flight_exchange", "cdata_dataset", "cstream_reader",

@@ -1,9 +1,13 @@
 package dev.quiver.server;
 
 import java.io.IOException;
+import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.apache.arrow.compression.CommonsCompressionFactory;
 import org.apache.arrow.flight.CallStatus;
@@ -13,8 +17,10 @@ import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.compression.CompressionCodec;
+import org.apache.arrow.vector.dictionary.Dictionary;
 import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.message.ArrowDictionaryBatch;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.ipc.message.IpcOption;
 
@@ -33,6 +39,13 @@ import org.apache.arrow.vector.ipc.message.IpcOption;
  * field of {@code OutboundStreamListenerImpl}) per batch. The unloader only retains the batch's
  * buffers, through views the call counts ({@link CallLifetime#hold}): gRPC releases them after
  * writing or dropping them, and the call's resources are closed only after that.
+ *
+ * <p>Dictionaries: the listener can only send them with the schema, from the vectors' own
+ * buffers. The sender writes dictionary messages itself (Flight's {@code ArrowMessage} for a
+ * dictionary batch, through the listener's gRPC observer), over counted views like the batches.
+ * When the reader's dictionary changes between batches (a query whose input replaced one), the
+ * new dictionary goes out as an IPC replacement before the batch that uses it. With counted
+ * views, the schema carries empty placeholder dictionaries, replaced at once.
  */
 public final class BatchSender {
   private static final ClassValue<Field> UNLOADER_FIELD = new ClassValue<>() {
@@ -52,6 +65,39 @@ public final class BatchSender {
     }
   };
 
+  private static final ClassValue<Field> OBSERVER_FIELD = new ClassValue<>() {
+    @Override
+    protected Field computeValue(Class<?> type) {
+      return declaredField(type, "responseObserver");
+    }
+  };
+  private static final Constructor<?> DICTIONARY_MESSAGE = dictionaryMessageConstructor();
+
+  private static Field declaredField(Class<?> type, String name) {
+    for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+      try {
+        Field f = c.getDeclaredField(name);
+        f.setAccessible(true);
+        return f;
+      } catch (NoSuchFieldException e) {
+        // keep walking up
+      }
+    }
+    throw new IllegalStateException(
+        type.getName() + " has no '" + name + "' field: this Arrow Flight version is not supported");
+  }
+
+  private static Constructor<?> dictionaryMessageConstructor() {
+    try {
+      Constructor<?> c = Class.forName("org.apache.arrow.flight.ArrowMessage")
+          .getConstructor(ArrowDictionaryBatch.class, IpcOption.class);
+      c.setAccessible(true);
+      return c;
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("this Arrow Flight version has no dictionary ArrowMessage", e);
+    }
+  }
+
   private final ServerStreamListener listener;
   private final CompressionCodec codec;
   private final CallTracker tracker;
@@ -63,6 +109,8 @@ public final class BatchSender {
   private final FlightStreams.InputState input;
   /** Counts the buffers gRPC holds, so that the call's resources outlive them (null: none). */
   private final CallLifetime lifetime;
+  /** Per dictionary id: the value count and buffer addresses of the dictionary last sent. */
+  private final Map<Long, long[]> sentDictionaries = new HashMap<>();
 
   /**
    * Must be created on the thread gRPC called the producer on (it installs the stream handlers).
@@ -96,7 +144,128 @@ public final class BatchSender {
   /** Sends the schema and dictionaries. */
   public void start(VectorSchemaRoot schemaRoot, DictionaryProvider dictionaries) {
     awaitReady();
-    listener.start(schemaRoot, dictionaries, IpcOption.DEFAULT);
+    List<Long> ids = dictionaryIds(schemaRoot, dictionaries);
+    if (ids.isEmpty() || lifetime == null) {
+      listener.start(schemaRoot, dictionaries, IpcOption.DEFAULT);
+    } else {
+      List<FieldVector> placeholders = new ArrayList<>();
+      try {
+        DictionaryProvider.MapDictionaryProvider empty = new DictionaryProvider.MapDictionaryProvider();
+        for (long id : ids) {
+          Dictionary d = dictionaries.lookup(id);
+          if (d == null) {
+            throw new IllegalStateException("no dictionary " + id + " to send");
+          }
+          FieldVector v = d.getVector().getField().createVector(d.getVector().getAllocator());
+          placeholders.add(v);
+          empty.put(new Dictionary(v, d.getEncoding()));
+        }
+        listener.start(schemaRoot, empty, IpcOption.DEFAULT);
+      } finally {
+        placeholders.forEach(FieldVector::close);
+      }
+      for (long id : ids) {
+        sendDictionary(id, dictionaries.lookup(id).getVector());
+      }
+    }
+    sentDictionaries.clear();
+    for (long id : ids) {
+      sentDictionaries.put(id, signature(dictionaries.lookup(id).getVector()));
+    }
+  }
+
+  /** Every dictionary id the schema uses: in nested fields and in dictionaries' values too. */
+  private static List<Long> dictionaryIds(VectorSchemaRoot root, DictionaryProvider dictionaries) {
+    List<Long> ids = new ArrayList<>();
+    for (FieldVector v : root.getFieldVectors()) {
+      collectIds(v.getField(), dictionaries, ids);
+    }
+    return ids;
+  }
+
+  private static void collectIds(org.apache.arrow.vector.types.pojo.Field field,
+      DictionaryProvider dictionaries, List<Long> ids) {
+    if (field.getDictionary() != null && !ids.contains(field.getDictionary().getId())) {
+      long id = field.getDictionary().getId();
+      ids.add(id);
+      Dictionary d = dictionaries == null ? null : dictionaries.lookup(id);
+      if (d != null) {
+        for (org.apache.arrow.vector.types.pojo.Field child : d.getVector().getField().getChildren()) {
+          collectIds(child, dictionaries, ids);
+        }
+      }
+    }
+    for (org.apache.arrow.vector.types.pojo.Field child : field.getChildren()) {
+      collectIds(child, dictionaries, ids);
+    }
+  }
+
+  private static long[] signature(FieldVector v) {
+    List<ArrowBuf> buffers = v.getFieldBuffers();
+    long[] s = new long[buffers.size() * 2 + 1];
+    s[0] = v.getValueCount();
+    for (int i = 0; i < buffers.size(); i++) {
+      ArrowBuf b = buffers.get(i);
+      s[2 * i + 1] = b == null ? 0 : b.memoryAddress();
+      s[2 * i + 2] = b == null ? 0 : b.writerIndex();
+    }
+    return s;
+  }
+
+  /** Sends, as IPC replacements, the reader's dictionaries that changed since last sent. */
+  private void sendChangedDictionaries(DictionaryProvider dictionaries) {
+    for (Map.Entry<Long, long[]> e : sentDictionaries.entrySet()) {
+      FieldVector v = dictionaries.lookup(e.getKey()).getVector();
+      long[] now = signature(v);
+      if (!Arrays.equals(now, e.getValue())) {
+        awaitReady();
+        sendDictionary(e.getKey(), v);
+        e.setValue(now);
+      }
+    }
+  }
+
+  /** One dictionary batch message (not a delta) over the vector's buffers, counted if needed. */
+  private void sendDictionary(long id, FieldVector vector) {
+    VectorSchemaRoot single = new VectorSchemaRoot(List.of(vector.getField()), List.of(vector),
+        vector.getValueCount());
+    ArrowRecordBatch unloaded = new VectorUnloader(single, true, true).getRecordBatch();
+    List<ArrowBuf> buffers = new ArrayList<>(unloaded.getBuffers().size());
+    if (lifetime == null) {
+      buffers.addAll(unloaded.getBuffers());
+    } else {
+      // Each view takes over one of the unloaded batch's references.
+      for (ArrowBuf b : unloaded.getBuffers()) {
+        buffers.add(lifetime.hold(b));
+      }
+    }
+    try (ArrowDictionaryBatch batch = new ArrowDictionaryBatch(id,
+        new ArrowRecordBatch(unloaded.getLength(), unloaded.getNodes(), buffers), false)) {
+      // As Flight's own putNext does: once gRPC took the message, closing it frees nothing;
+      // if gRPC dropped it (a cancelled call), closing it releases its buffers.
+      try (AutoCloseable message =
+          (AutoCloseable) DICTIONARY_MESSAGE.newInstance(batch, IpcOption.DEFAULT)) {
+        observer().onNext(message);
+      }
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("cannot build a Flight dictionary message", e);
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot release a Flight dictionary message", e);
+    } finally {
+      // The message holds its own references now (or none, if building it failed).
+      buffers.forEach(ArrowBuf::close);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private io.grpc.stub.StreamObserver<Object> observer() {
+    try {
+      return (io.grpc.stub.StreamObserver<Object>) OBSERVER_FIELD.get(listener.getClass()).get(listener);
+    } catch (IllegalAccessException e) {
+      throw new IllegalStateException("cannot reach the Flight listener's gRPC observer", e);
+    }
   }
 
   /** Sends one batch, waiting for the client to keep up first. */
@@ -162,6 +331,7 @@ public final class BatchSender {
     VectorSchemaRoot root = reader.getVectorSchemaRoot();
     start(root, reader);
     while (more) {
+      sendChangedDictionaries(reader);
       send(root);
       more = reader.loadNextBatch();
     }

@@ -3,14 +3,23 @@ package dev.quiver.engine.bridge;
 import dev.quiver.engine.dataset.Catalog;
 import dev.quiver.engine.dataset.Dataset;
 import dev.quiver.engine.dataset.DatasetBuilder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.arrow.c.ArrowSchema;
+import org.apache.arrow.c.CDataDictionaryProvider;
 import org.apache.arrow.c.Data;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.dictionary.Dictionary;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.dictionary.DictionaryProvider;
+import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.arrow.vector.util.DictionaryUtility;
 
 /**
  * The in-process bridge between Java and a C Data Interface peer (Python, through JPype): imports
@@ -125,6 +134,46 @@ public final class CDataBridge implements AutoCloseable {
         out.release();
       }
       throw e;
+    }
+  }
+
+  /**
+   * Writes a schema in Arrow's message form (a dictionary column typed by its values, as a
+   * plan's output schema is) into the released ArrowSchema struct at {@code address}.
+   */
+  public void exportMessageSchema(Schema schema, long address) {
+    Map<Long, Dictionary> dictionaries = new HashMap<>();
+    ArrowSchema out = ArrowSchema.wrap(address);
+    try {
+      List<Field> fields = new ArrayList<>();
+      for (Field f : schema.getFields()) {
+        fields.add(DictionaryUtility.toMemoryFormat(f, exports, dictionaries));
+      }
+      DictionaryProvider.MapDictionaryProvider provider = new DictionaryProvider.MapDictionaryProvider();
+      dictionaries.values().forEach(provider::put);
+      Data.exportSchema(exports, new Schema(fields, schema.getCustomMetadata()), provider, out);
+    } catch (RuntimeException | Error e) {
+      if (out.snapshot().release != 0) {
+        out.release();
+      }
+      throw e;
+    } finally {
+      dictionaries.values().forEach(d -> d.getVector().close());
+    }
+  }
+
+  /**
+   * Reads the ArrowSchema struct at {@code address} (and releases it) as a schema in Arrow's
+   * message form: dictionary columns keep their encoding and are typed by their values.
+   */
+  public Schema importMessageSchema(long address) {
+    try (CDataDictionaryProvider provider = new CDataDictionaryProvider()) {
+      Schema memory = Data.importSchema(exports, ArrowSchema.wrap(address), provider);
+      List<Field> fields = new ArrayList<>();
+      for (Field f : memory.getFields()) {
+        fields.add(DictionaryUtility.toMessageFormat(f, provider, new HashSet<>()));
+      }
+      return new Schema(fields, memory.getCustomMetadata());
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.quiver.engine.exec;
 
 import java.util.List;
+import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -15,6 +16,17 @@ public abstract class ExecNode implements AutoCloseable {
   public abstract Schema schema();
 
   public abstract BatchStream open(ExecContext ctx);
+
+  /**
+   * Per output column: the dictionary encoding its batches keep, or null. A non-null entry is a
+   * promise that every batch carries that column as codes of the encoding's index type together
+   * with its dictionary ({@link Batch#dictionary}), so the result can hand both on instead of
+   * decoding. The dictionary may change from batch to batch. Null (the default) leaves the form
+   * open, and the result decodes the column.
+   */
+  public DictionaryEncoding[] dictionaryEncodings() {
+    return new DictionaryEncoding[schema().getFields().size()];
+  }
 
   /** Whether several streams may be opened, each seeing part of the output. */
   public abstract boolean splittable();

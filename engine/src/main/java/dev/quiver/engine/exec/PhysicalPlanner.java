@@ -153,7 +153,7 @@ public final class PhysicalPlanner {
               + inputs.keySet());
         }
         try {
-          return new InputExec(in.name(), r, InputExec.logicalSchema(r));
+          return new InputExec(in.name(), r, InputExec.logicalSchema(r), InputExec.encodings(r));
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
@@ -163,7 +163,7 @@ public final class PhysicalPlanner {
         throw new PlanException(DATASET_NOT_FOUND, "input '" + in.name() + "' has no schema; inputs: "
             + inputSchemas.keySet());
       }
-      return new InputExec(in.name(), null, plainSchema(s));
+      return new InputExec(in.name(), null, plainSchema(s), inputEncodings(s));
     }
     if (p instanceof LogicalPlan.Filter f) {
       ExecNode c = build(f.input(), built);
@@ -370,6 +370,10 @@ public final class PhysicalPlanner {
    * Schemas handed in for planning only: a dictionary-encoded field whose type is the index
    * integer is assumed to hold utf8 values (the common case), otherwise its type is the values'.
    */
+  /**
+   * The logical schema of an input given by schema only, in Arrow's message form (a dictionary
+   * column typed by its values). A dictionary of nested values is refused as for a real input.
+   */
   private static Schema plainSchema(Schema s) {
     List<Field> out = new ArrayList<>();
     for (Field f : s.getFields()) {
@@ -377,10 +381,22 @@ public final class PhysicalPlanner {
       if (enc == null) {
         out.add(f);
       } else {
-        ArrowType t = f.getType().equals(enc.getIndexType()) ? ArrowType.Utf8.INSTANCE : f.getType();
-        out.add(new Field(f.getName(), new FieldType(f.isNullable(), t, null, f.getMetadata()), null));
+        if (!f.getChildren().isEmpty()) {
+          throw new PlanException(PlanException.Kind.UNSUPPORTED_TYPE, "input column '" + f.getName()
+              + "' is dictionary-encoded with nested values (" + f.getType() + "); the engine "
+              + "decodes dictionaries of flat values only: decode the column before the plan");
+        }
+        out.add(new Field(f.getName(), new FieldType(f.isNullable(), f.getType(), null, f.getMetadata()), null));
       }
     }
-    return new Schema(out);
+    return new Schema(out, s.getCustomMetadata());
+  }
+
+  private static DictionaryEncoding[] inputEncodings(Schema s) {
+    DictionaryEncoding[] out = new DictionaryEncoding[s.getFields().size()];
+    for (int c = 0; c < out.length; c++) {
+      out[c] = s.getFields().get(c).getDictionary();
+    }
+    return out;
   }
 }

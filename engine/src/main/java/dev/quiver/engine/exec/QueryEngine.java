@@ -85,10 +85,14 @@ public final class QueryEngine implements AutoCloseable {
     return new QueryResult(root, ctx, allocator);
   }
 
-  /** The schema a plan would produce, without running it (datasets are only looked up). */
+  /**
+   * The schema a plan would produce, without running it (datasets are only looked up), in
+   * Arrow's message form: a column that keeps its dictionary encoding has its value type and the
+   * encoding, as in IPC. Input schemas are given in the same form.
+   */
   public Schema outputSchema(LogicalPlan plan, Map<String, Schema> inputSchemas) {
     try (ExecNode root = new PhysicalPlanner(catalog, registry, options, null, inputSchemas).plan(plan)) {
-      return root.schema();
+      return QueryResult.messageSchema(root.schema(), root.dictionaryEncodings());
     }
   }
 

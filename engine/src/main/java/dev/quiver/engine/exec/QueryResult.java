@@ -1,17 +1,26 @@
 package dev.quiver.engine.exec;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
  * The running query's output as an {@link ArrowReader}: each {@link #loadNextBatch()} pulls the
  * next result batch and moves its buffers into the reader's root without copying. Flight DoGet
  * and the C Stream exporter consume it directly.
+ *
+ * <p>A column that reaches the output as dictionary codes ({@link ExecNode#dictionaryEncodings})
+ * stays dictionary-encoded: the reader's schema says so (ids numbered from 0 in column order),
+ * and each batch's dictionary is shared into the reader's dictionary vector, replacing the
+ * previous one when the batch carries another. Every other column is decoded.
  *
  * <p>Closing it stops the workers, releases the operators' state and the datasets the query
  * reads, and closes the query's allocator; nothing the query allocated outlives it.
@@ -21,6 +30,13 @@ public final class QueryResult extends ArrowReader {
   private final ExecContext ctx;
   private final BufferAllocator queryAllocator;
   private final Schema schema;
+  /** The output's schema in Arrow's message form (dictionary columns typed by their values). */
+  private final Schema messageSchema;
+  /** Per column: whether it leaves as dictionary codes. */
+  private final boolean[] keepCodes;
+  /** Per column: the dictionary id in the output (or -1), and the dictionary last loaded there. */
+  private final long[] dictionaryIds;
+  private final FieldVector[] loadedDictionaries;
   private final long startNanos = System.nanoTime();
   private BatchStream stream;
   private long rows;
@@ -34,6 +50,37 @@ public final class QueryResult extends ArrowReader {
     this.ctx = ctx;
     this.queryAllocator = queryAllocator;
     this.schema = root.schema();
+    DictionaryEncoding[] encodings = root.dictionaryEncodings();
+    this.messageSchema = messageSchema(schema, encodings);
+    this.keepCodes = new boolean[encodings.length];
+    this.dictionaryIds = new long[encodings.length];
+    this.loadedDictionaries = new FieldVector[encodings.length];
+    for (int c = 0; c < encodings.length; c++) {
+      DictionaryEncoding enc = messageSchema.getFields().get(c).getDictionary();
+      keepCodes[c] = enc != null;
+      dictionaryIds[c] = enc == null ? -1 : enc.getId();
+    }
+  }
+
+  /**
+   * A plan's output schema as Arrow's message form: the logical schema, with the columns that
+   * keep their dictionary encoding marked as such (ids 0, 1, ... in column order).
+   */
+  static Schema messageSchema(Schema logical, DictionaryEncoding[] encodings) {
+    List<Field> fields = new ArrayList<>(logical.getFields().size());
+    long nextId = 0;
+    for (int c = 0; c < logical.getFields().size(); c++) {
+      Field f = logical.getFields().get(c);
+      DictionaryEncoding enc = encodings[c];
+      if (enc == null) {
+        fields.add(f);
+      } else {
+        DictionaryEncoding out = new DictionaryEncoding(nextId++, enc.isOrdered(), enc.getIndexType());
+        fields.add(new Field(f.getName(),
+            new FieldType(f.isNullable(), f.getType(), out, f.getMetadata()), f.getChildren()));
+      }
+    }
+    return new Schema(fields, logical.getCustomMetadata());
   }
 
   @Override
@@ -50,9 +97,12 @@ public final class QueryResult extends ArrowReader {
       out.setRowCount(0);
       return false;
     }
-    try (Batch dense = Take.ensureDense(b, schema, queryAllocator)) {
+    try (Batch dense = Take.ensureDense(b, schema, queryAllocator, keepCodes)) {
       List<FieldVector> src = dense.columns();
       for (int c = 0; c < src.size(); c++) {
+        if (keepCodes[c]) {
+          loadDictionary(c, dense.dictionary(c));
+        }
         moveInto(src.get(c), out.getVector(c));
       }
       out.setRowCount(dense.count());
@@ -60,6 +110,18 @@ public final class QueryResult extends ArrowReader {
       batches++;
     }
     return true;
+  }
+
+  /** Shares the batch's dictionary of column c into the reader's, unless it is already there. */
+  private void loadDictionary(int c, FieldVector dictionary) throws IOException {
+    if (dictionary == null) {
+      throw new IllegalStateException("column '" + schema.getFields().get(c).getName()
+          + "' was planned to keep its dictionary codes but a batch carries it decoded");
+    }
+    if (dictionary != loadedDictionaries[c]) {
+      Take.loadShared(dictionary, getDictionaryVectors().get(dictionaryIds[c]).getVector());
+      loadedDictionaries[c] = dictionary;
+    }
   }
 
   /**
@@ -105,7 +167,7 @@ public final class QueryResult extends ArrowReader {
 
   @Override
   protected Schema readSchema() {
-    return schema;
+    return messageSchema;
   }
 
   @Override

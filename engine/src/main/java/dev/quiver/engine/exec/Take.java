@@ -54,21 +54,43 @@ public final class Take {
    * variable-width ones through {@link #sharedRange}. Everything else is taken row by row.
    */
   public static FieldVector column(Batch b, int c, Field field, BufferAllocator allocator) {
-    FieldVector src = b.column(c);
-    if (b.dictionary(c) == null
-        && (src.getAllocator() == null || src.getAllocator().getRoot() == allocator.getRoot())) {
-      int start = contiguousStart(b);
-      if (start >= 0) {
-        if (!hasFastCopy(src)) {
-          return slice(src, field, start, b.count(), allocator);
-        }
-        FieldVector shared = sharedRange(src, field, start, b.count(), allocator);
-        if (shared != null) {
-          return shared;
-        }
+    if (b.dictionary(c) == null) {
+      FieldVector shared = sharedLiveRows(b, c, field, allocator);
+      if (shared != null) {
+        return shared;
       }
     }
     return take(b, c, b.rows(), b.count(), field, allocator);
+  }
+
+  /**
+   * Column {@code c}'s live rows as dictionary codes, not decoded: a vector of the column's own
+   * index type (shared like {@link #column} where the rows are a range). The dictionary stays
+   * with the batch.
+   */
+  public static FieldVector codes(Batch b, int c, BufferAllocator allocator) {
+    FieldVector src = b.column(c);
+    FieldVector shared = sharedLiveRows(b, c, src.getField(), allocator);
+    if (shared != null) {
+      return shared;
+    }
+    return take(src, null, b.mayHaveNulls(c), b.rows(), b.count(), src.getField(), allocator);
+  }
+
+  /** The live rows of column c sharing its buffers when they are one range; else null. */
+  private static FieldVector sharedLiveRows(Batch b, int c, Field field, BufferAllocator allocator) {
+    FieldVector src = b.column(c);
+    if (src.getAllocator() != null && src.getAllocator().getRoot() != allocator.getRoot()) {
+      return null;
+    }
+    int start = contiguousStart(b);
+    if (start < 0) {
+      return null;
+    }
+    if (!hasFastCopy(src)) {
+      return slice(src, field, start, b.count(), allocator);
+    }
+    return sharedRange(src, field, start, b.count(), allocator);
   }
 
   /**
@@ -249,11 +271,17 @@ public final class Take {
 
   /** Whether the batch already is dense, owned and dictionary-free (can be kept as is). */
   public static boolean isDenseOwned(Batch b) {
+    return isDenseOwned(b, null);
+  }
+
+  /** As {@link #isDenseOwned(Batch)}, allowing dictionary codes in the columns marked in keepCodes. */
+  private static boolean isDenseOwned(Batch b, boolean[] keepCodes) {
     if (!b.owned() || b.selection() != null || b.offset() != 0) {
       return false;
     }
     for (int c = 0; c < b.columns().size(); c++) {
-      if (b.dictionary(c) != null || b.column(c).getValueCount() != b.count()) {
+      boolean codesAllowed = keepCodes != null && keepCodes[c];
+      if (b.dictionary(c) != null && !codesAllowed || b.column(c).getValueCount() != b.count()) {
         return false;
       }
     }
@@ -268,6 +296,37 @@ public final class Take {
     }
     try (b) {
       return dense(b, schema, allocator);
+    }
+  }
+
+  /**
+   * As {@link #ensureDense(Batch, Schema, BufferAllocator)}, except that the columns marked in
+   * {@code keepCodes} stay dictionary codes, each with its dictionary.
+   */
+  public static Batch ensureDense(Batch b, Schema schema, BufferAllocator allocator,
+      boolean[] keepCodes) {
+    if (isDenseOwned(b, keepCodes)) {
+      b.clearCaches();
+      return b;
+    }
+    try (b) {
+      int n = schema.getFields().size();
+      List<FieldVector> out = new ArrayList<>(n);
+      FieldVector[] dictionaries = new FieldVector[n];
+      try {
+        for (int c = 0; c < n; c++) {
+          if (keepCodes[c]) {
+            out.add(codes(b, c, allocator));
+            dictionaries[c] = b.dictionary(c);
+          } else {
+            out.add(column(b, c, schema.getFields().get(c), allocator));
+          }
+        }
+      } catch (RuntimeException | Error e) {
+        closeAll(out);
+        throw e;
+      }
+      return new Batch(schema, out, dictionaries, 0, b.count(), null, true, b.seq());
     }
   }
 

@@ -13,6 +13,7 @@ import dev.quiver.engine.types.TypeNames;
 import java.util.List;
 import org.apache.arrow.memory.util.MemoryUtil;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -249,6 +250,11 @@ public final class FilterExec extends ExecNode {
   @Override
   public Schema schema() {
     return child.schema();
+  }
+
+  @Override
+  public DictionaryEncoding[] dictionaryEncodings() {
+    return child.dictionaryEncodings();
   }
 
   @Override

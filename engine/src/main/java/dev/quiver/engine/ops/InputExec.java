@@ -9,12 +9,17 @@ import dev.quiver.engine.plan.PlanException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.dictionary.Dictionary;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
@@ -22,20 +27,51 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * A caller-supplied stream, pulled lazily one batch at a time. Each batch's buffers are
  * transferred (not copied) into the query's allocator before the next one is loaded, because a
  * reader reuses its root; if the reader lives under a different root allocator, the batch is
- * copied instead. Dictionary-encoded columns are decoded. The caller keeps ownership of the reader.
+ * copied instead. The caller keeps ownership of the reader.
+ *
+ * <p>A dictionary-encoded column (of flat values) stays codes: each batch carries the dictionary
+ * the reader held when the batch was loaded. Readers reload a replaced dictionary into the same
+ * vector, so the operator keeps its own reference to each distinct dictionary's buffers (shared,
+ * or copied when the reader's memory is under another root) until the query closes.
  */
 public final class InputExec extends ExecNode {
   private final String name;
   private final ArrowReader reader;
   private final Schema schema;
+  private final DictionaryEncoding[] encodings;
+  /** Per dictionary id: the signature of the reader's dictionary last taken, and our reference. */
+  private final Map<Long, long[]> dictionarySignatures = new HashMap<>();
+  private final Map<Long, FieldVector> currentDictionaries = new HashMap<>();
+  /** Every dictionary reference taken; batches may still point at earlier ones. */
+  private final List<FieldVector> heldDictionaries = new ArrayList<>();
   private boolean done;
   private long seq;
 
-  /** @param reader null when only planning (no execution) */
-  public InputExec(String name, ArrowReader reader, Schema schema) {
+  /**
+   * @param reader null when only planning (no execution)
+   * @param schema the logical schema (dictionary columns as their value type)
+   * @param encodings per column, the encoding of a dictionary column, else null
+   */
+  public InputExec(String name, ArrowReader reader, Schema schema, DictionaryEncoding[] encodings) {
     this.name = name;
     this.reader = reader;
     this.schema = schema;
+    this.encodings = encodings.clone();
+  }
+
+  /** Per column of the reader: its dictionary encoding, or null (the reader's own ids). */
+  public static DictionaryEncoding[] encodings(ArrowReader reader) throws IOException {
+    List<Field> fields = reader.getVectorSchemaRoot().getSchema().getFields();
+    DictionaryEncoding[] out = new DictionaryEncoding[fields.size()];
+    for (int c = 0; c < out.length; c++) {
+      out[c] = fields.get(c).getDictionary();
+    }
+    return out;
+  }
+
+  @Override
+  public DictionaryEncoding[] dictionaryEncodings() {
+    return encodings.clone();
   }
 
   /** The logical schema of a reader's schema: dictionary columns as their value types. */
@@ -53,8 +89,9 @@ public final class InputExec extends ExecNode {
               + "); the engine decodes dictionaries of flat values only: decode the column "
               + "before the plan (e.g. pyarrow.compute.cast / dictionary_decode)");
         }
-        out.add(new Field(f.getName(), new org.apache.arrow.vector.types.pojo.FieldType(true,
-            values.getType(), null), null));
+        // Field metadata (an extension type's name, say) stays with the column.
+        out.add(new Field(f.getName(), new org.apache.arrow.vector.types.pojo.FieldType(
+            f.isNullable(), values.getType(), null, f.getMetadata()), null));
       } else {
         out.add(f);
       }
@@ -95,10 +132,11 @@ public final class InputExec extends ExecNode {
             }
             VectorSchemaRoot root = reader.getVectorSchemaRoot();
             int n = root.getRowCount();
-            List<FieldVector> cols = own(root, n, ctx.allocator());
+            FieldVector[] dictionaries = new FieldVector[schema.getFields().size()];
+            List<FieldVector> cols = own(root, n, ctx.allocator(), dictionaries);
             metrics.rowsOut.addAndGet(n);
             metrics.batchesOut.incrementAndGet();
-            return Batch.owning(schema, cols, n, seq++);
+            return new Batch(schema, cols, dictionaries, 0, n, null, true, seq++);
           } catch (IOException e) {
             throw new UncheckedIOException("reading input '" + name + "' failed: " + e.getMessage(), e);
           }
@@ -110,7 +148,52 @@ public final class InputExec extends ExecNode {
     };
   }
 
-  private List<FieldVector> own(VectorSchemaRoot root, int n, BufferAllocator allocator) throws IOException {
+  /**
+   * Our reference to the reader's current dictionary {@code id}: the one taken before when the
+   * reader still holds the same memory, else a new one.
+   */
+  private FieldVector dictionary(long id, BufferAllocator allocator) throws IOException {
+    FieldVector source = reader.getDictionaryVectors().get(id).getVector();
+    long[] signature = signature(source);
+    FieldVector current = currentDictionaries.get(id);
+    if (current != null && Arrays.equals(signature, dictionarySignatures.get(id))) {
+      return current;
+    }
+    FieldVector taken = source.getAllocator().getRoot() == allocator.getRoot()
+        ? Take.share(source, source.getField(), allocator)
+        : Take.take(source, null, identity(source.getValueCount()), source.getValueCount(),
+            source.getField(), allocator);
+    heldDictionaries.add(taken);
+    currentDictionaries.put(id, taken);
+    dictionarySignatures.put(id, signature);
+    return taken;
+  }
+
+  /** Value count and buffer addresses: a reader that replaces a dictionary loads new buffers. */
+  private static long[] signature(FieldVector v) {
+    List<ArrowBuf> buffers = v.getFieldBuffers();
+    long[] s = new long[buffers.size() * 2 + 1];
+    s[0] = v.getValueCount();
+    for (int i = 0; i < buffers.size(); i++) {
+      ArrowBuf b = buffers.get(i);
+      s[2 * i + 1] = b == null ? 0 : b.memoryAddress();
+      s[2 * i + 2] = b == null ? 0 : b.writerIndex();
+    }
+    return s;
+  }
+
+  @Override
+  public void close() {
+    super.close();
+    for (FieldVector d : heldDictionaries) {
+      d.close();
+    }
+    heldDictionaries.clear();
+    currentDictionaries.clear();
+  }
+
+  private List<FieldVector> own(VectorSchemaRoot root, int n, BufferAllocator allocator,
+      FieldVector[] dictionaries) throws IOException {
     List<FieldVector> cols = new ArrayList<>();
     try {
       int[] rows = null;
@@ -118,11 +201,15 @@ public final class InputExec extends ExecNode {
         FieldVector v = root.getVector(c);
         Field out = schema.getFields().get(c);
         if (v.getField().getDictionary() != null) {
-          if (rows == null) {
-            rows = identity(n);
+          dictionaries[c] = dictionary(v.getField().getDictionary().getId(), allocator);
+          if (v.getAllocator().getRoot() == allocator.getRoot()) {
+            cols.add(Take.move(v, v.getField(), allocator));
+          } else {
+            if (rows == null) {
+              rows = identity(n);
+            }
+            cols.add(Take.take(v, null, rows, n, v.getField(), allocator));
           }
-          FieldVector dict = reader.getDictionaryVectors().get(v.getField().getDictionary().getId()).getVector();
-          cols.add(Take.take(v, dict, rows, n, out, allocator));
         } else if (v.getAllocator() == null // a NullVector: no buffers, nothing to copy
             || v.getAllocator().getRoot() == allocator.getRoot()) {
           cols.add(Take.move(v, out, allocator));

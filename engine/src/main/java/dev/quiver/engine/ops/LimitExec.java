@@ -7,6 +7,7 @@ import dev.quiver.engine.exec.ExecNode;
 import dev.quiver.engine.exec.Gather;
 import java.util.Arrays;
 import java.util.List;
+import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -31,6 +32,11 @@ public final class LimitExec extends ExecNode {
   @Override
   public Schema schema() {
     return child.schema();
+  }
+
+  @Override
+  public DictionaryEncoding[] dictionaryEncodings() {
+    return child.dictionaryEncodings();
   }
 
   @Override

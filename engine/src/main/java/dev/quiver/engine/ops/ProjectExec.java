@@ -10,6 +10,7 @@ import dev.quiver.engine.expr.VecWriter;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
@@ -39,6 +40,19 @@ public final class ProjectExec extends ExecNode {
     return child.splittable();
   }
 
+  /** A plain column keeps its input's encoding; a computed one has its value type. */
+  @Override
+  public DictionaryEncoding[] dictionaryEncodings() {
+    DictionaryEncoding[] in = child.dictionaryEncodings();
+    DictionaryEncoding[] out = new DictionaryEncoding[exprs.size()];
+    for (int i = 0; i < out.length; i++) {
+      if (exprs.get(i) instanceof PhysicalExpr.ColumnRef c) {
+        out[i] = in[c.index()];
+      }
+    }
+    return out;
+  }
+
   @Override
   public boolean preservesOrder() {
     return child.preservesOrder();
@@ -47,6 +61,7 @@ public final class ProjectExec extends ExecNode {
   @Override
   public BatchStream open(ExecContext ctx) {
     BatchStream in = child.open(ctx);
+    DictionaryEncoding[] encodings = dictionaryEncodings();
     return new BatchStream() {
       @Override
       public Batch next() {
@@ -70,10 +85,14 @@ public final class ProjectExec extends ExecNode {
           int n = b.count();
           boolean movable = Take.isDenseOwned(b);
           boolean[] moved = new boolean[b.columns().size()];
+          FieldVector[] dictionaries = new FieldVector[exprs.size()];
           for (int i = 0; i < exprs.size(); i++) {
             PhysicalExpr e = exprs.get(i);
             Field f = schema.getFields().get(i);
-            if (e instanceof PhysicalExpr.ColumnRef c) {
+            if (e instanceof PhysicalExpr.ColumnRef c && encodings[i] != null) {
+              out.add(Take.codes(b, c.index(), ctx.allocator()));
+              dictionaries[i] = b.dictionary(c.index());
+            } else if (e instanceof PhysicalExpr.ColumnRef c) {
               if (movable && !moved[c.index()]) {
                 moved[c.index()] = true;
                 out.add(Take.move(b.column(c.index()), f, ctx.allocator()));
@@ -87,7 +106,7 @@ public final class ProjectExec extends ExecNode {
           metrics.rowsIn.addAndGet(n);
           metrics.rowsOut.addAndGet(n);
           metrics.batchesOut.incrementAndGet();
-          return Batch.owning(schema, out, n, b.seq());
+          return new Batch(schema, out, dictionaries, 0, n, null, true, b.seq());
         } catch (RuntimeException | Error e) {
           for (FieldVector v : out) {
             v.close();

@@ -24,6 +24,8 @@ public final class ScanExec extends ExecNode {
   private final int[] columns;
   private final Schema schema;
   private final FieldVector[] dictionaries;
+  /** Per output column: the dataset's encoding where it has a dictionary of flat values. */
+  private final DictionaryEncoding[] encodings;
   private final int[][] morsels;
   /** Per dataset batch and output column: whether it has nulls (computed once, not per morsel). */
   private final boolean[][] mayHaveNulls;
@@ -39,6 +41,7 @@ public final class ScanExec extends ExecNode {
     this.columns = columns;
     this.schema = schema;
     this.dictionaries = new FieldVector[columns.length];
+    this.encodings = new DictionaryEncoding[columns.length];
     for (int i = 0; i < columns.length; i++) {
       DictionaryEncoding enc = dataset.schema().getFields().get(columns[i]).getDictionary();
       if (enc != null) {
@@ -48,6 +51,9 @@ public final class ScanExec extends ExecNode {
               + enc.getId() + " of column " + schema.getFields().get(i).getName());
         }
         dictionaries[i] = d.getVector();
+        if (d.getVector().getField().getChildren().isEmpty()) {
+          encodings[i] = enc;
+        }
       }
     }
     List<int[]> ms = new ArrayList<>();
@@ -70,6 +76,11 @@ public final class ScanExec extends ExecNode {
   @Override
   public Schema schema() {
     return schema;
+  }
+
+  @Override
+  public DictionaryEncoding[] dictionaryEncodings() {
+    return encodings.clone();
   }
 
   @Override

@@ -6,6 +6,7 @@ import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -29,6 +30,25 @@ public final class UnionExec extends ExecNode {
   @Override
   public Schema schema() {
     return schema;
+  }
+
+  /**
+   * A column stays dictionary codes when every input keeps it so with the same index type; each
+   * batch brings its own input's dictionary.
+   */
+  @Override
+  public DictionaryEncoding[] dictionaryEncodings() {
+    DictionaryEncoding[] out = inputs.get(0).dictionaryEncodings();
+    for (int i = 1; i < inputs.size(); i++) {
+      DictionaryEncoding[] other = inputs.get(i).dictionaryEncodings();
+      for (int c = 0; c < out.length; c++) {
+        if (out[c] != null && (other[c] == null
+            || !other[c].getIndexType().equals(out[c].getIndexType()))) {
+          out[c] = null;
+        }
+      }
+    }
+    return out;
   }
 
   @Override
