@@ -1,5 +1,6 @@
 package dev.quiver.server;
 
+import dev.quiver.engine.exec.MemorySignature;
 import java.io.IOException;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
@@ -170,7 +171,7 @@ public final class BatchSender {
     }
     sentDictionaries.clear();
     for (long id : ids) {
-      sentDictionaries.put(id, signature(dictionaries.lookup(id).getVector()));
+      sentDictionaries.put(id, MemorySignature.of(dictionaries.lookup(id).getVector()));
     }
   }
 
@@ -200,23 +201,13 @@ public final class BatchSender {
     }
   }
 
-  private static long[] signature(FieldVector v) {
-    List<ArrowBuf> buffers = v.getFieldBuffers();
-    long[] s = new long[buffers.size() * 2 + 1];
-    s[0] = v.getValueCount();
-    for (int i = 0; i < buffers.size(); i++) {
-      ArrowBuf b = buffers.get(i);
-      s[2 * i + 1] = b == null ? 0 : b.memoryAddress();
-      s[2 * i + 2] = b == null ? 0 : b.writerIndex();
-    }
-    return s;
-  }
+
 
   /** Sends, as IPC replacements, the reader's dictionaries that changed since last sent. */
   private void sendChangedDictionaries(DictionaryProvider dictionaries) {
     for (Map.Entry<Long, long[]> e : sentDictionaries.entrySet()) {
       FieldVector v = dictionaries.lookup(e.getKey()).getVector();
-      long[] now = signature(v);
+      long[] now = MemorySignature.of(v);
       if (!Arrays.equals(now, e.getValue())) {
         awaitReady();
         sendDictionary(e.getKey(), v);

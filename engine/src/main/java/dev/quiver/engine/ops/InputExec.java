@@ -4,6 +4,7 @@ import dev.quiver.engine.exec.Batch;
 import dev.quiver.engine.exec.BatchStream;
 import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
+import dev.quiver.engine.exec.MemorySignature;
 import dev.quiver.engine.exec.Take;
 import dev.quiver.engine.plan.PlanException;
 import java.io.IOException;
@@ -13,7 +14,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -154,7 +154,7 @@ public final class InputExec extends ExecNode {
    */
   private FieldVector dictionary(long id, BufferAllocator allocator) throws IOException {
     FieldVector source = reader.getDictionaryVectors().get(id).getVector();
-    long[] signature = signature(source);
+    long[] signature = MemorySignature.of(source);
     FieldVector current = currentDictionaries.get(id);
     if (current != null && Arrays.equals(signature, dictionarySignatures.get(id))) {
       return current;
@@ -169,18 +169,7 @@ public final class InputExec extends ExecNode {
     return taken;
   }
 
-  /** Value count and buffer addresses: a reader that replaces a dictionary loads new buffers. */
-  private static long[] signature(FieldVector v) {
-    List<ArrowBuf> buffers = v.getFieldBuffers();
-    long[] s = new long[buffers.size() * 2 + 1];
-    s[0] = v.getValueCount();
-    for (int i = 0; i < buffers.size(); i++) {
-      ArrowBuf b = buffers.get(i);
-      s[2 * i + 1] = b == null ? 0 : b.memoryAddress();
-      s[2 * i + 2] = b == null ? 0 : b.writerIndex();
-    }
-    return s;
-  }
+
 
   @Override
   public void close() {
