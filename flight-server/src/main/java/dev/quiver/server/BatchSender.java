@@ -52,17 +52,7 @@ public final class BatchSender {
   private static final ClassValue<Field> UNLOADER_FIELD = new ClassValue<>() {
     @Override
     protected Field computeValue(Class<?> type) {
-      for (Class<?> c = type; c != null; c = c.getSuperclass()) {
-        try {
-          Field f = c.getDeclaredField("unloader");
-          f.setAccessible(true);
-          return f;
-        } catch (NoSuchFieldException e) {
-          // keep walking up
-        }
-      }
-      throw new IllegalStateException(
-          type.getName() + " has no 'unloader' field: this Arrow Flight version is not supported");
+      return declaredField(type, "unloader");
     }
   };
 

@@ -153,7 +153,8 @@ public final class PhysicalPlanner {
               + inputs.keySet());
         }
         try {
-          return new InputExec(in.name(), r, InputExec.logicalSchema(r), InputExec.encodings(r));
+          return new InputExec(in.name(), r, InputExec.logicalSchema(r),
+              InputExec.encodings(r.getVectorSchemaRoot().getSchema()));
         } catch (IOException e) {
           throw new UncheckedIOException(e);
         }
@@ -163,7 +164,7 @@ public final class PhysicalPlanner {
         throw new PlanException(DATASET_NOT_FOUND, "input '" + in.name() + "' has no schema; inputs: "
             + inputSchemas.keySet());
       }
-      return new InputExec(in.name(), null, plainSchema(s), inputEncodings(s));
+      return new InputExec(in.name(), null, plainSchema(s), InputExec.encodings(s));
     }
     if (p instanceof LogicalPlan.Filter f) {
       ExecNode c = build(f.input(), built);
@@ -392,11 +393,4 @@ public final class PhysicalPlanner {
     return new Schema(out, s.getCustomMetadata());
   }
 
-  private static DictionaryEncoding[] inputEncodings(Schema s) {
-    DictionaryEncoding[] out = new DictionaryEncoding[s.getFields().size()];
-    for (int c = 0; c < out.length; c++) {
-      out[c] = s.getFields().get(c).getDictionary();
-    }
-    return out;
-  }
 }

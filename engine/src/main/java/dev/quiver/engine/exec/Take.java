@@ -35,16 +35,28 @@ public final class Take {
 
   /** A dense, owned copy of the batch's live rows; dictionary columns are decoded. */
   public static Batch dense(Batch b, Schema schema, BufferAllocator allocator) {
-    List<FieldVector> out = new ArrayList<>(schema.getFields().size());
+    return dense(b, schema, allocator, null);
+  }
+
+  /** As {@link #dense(Batch, Schema, BufferAllocator)}; columns marked in keepCodes stay codes. */
+  private static Batch dense(Batch b, Schema schema, BufferAllocator allocator, boolean[] keepCodes) {
+    int n = schema.getFields().size();
+    List<FieldVector> out = new ArrayList<>(n);
+    FieldVector[] dictionaries = new FieldVector[n];
     try {
-      for (int c = 0; c < schema.getFields().size(); c++) {
-        out.add(column(b, c, schema.getFields().get(c), allocator));
+      for (int c = 0; c < n; c++) {
+        if (keepCodes != null && keepCodes[c]) {
+          out.add(codes(b, c, allocator));
+          dictionaries[c] = b.dictionary(c);
+        } else {
+          out.add(column(b, c, schema.getFields().get(c), allocator));
+        }
       }
     } catch (RuntimeException | Error e) {
       closeAll(out);
       throw e;
     }
-    return Batch.owning(schema, out, b.count(), b.seq());
+    return new Batch(schema, out, dictionaries, 0, b.count(), null, true, b.seq());
   }
 
   /**
@@ -290,13 +302,7 @@ public final class Take {
 
   /** Takes ownership of b and returns a dense owned batch (b itself if it already is one). */
   public static Batch ensureDense(Batch b, Schema schema, BufferAllocator allocator) {
-    if (isDenseOwned(b)) {
-      b.clearCaches();
-      return b;
-    }
-    try (b) {
-      return dense(b, schema, allocator);
-    }
+    return ensureDense(b, schema, allocator, null);
   }
 
   /**
@@ -310,23 +316,7 @@ public final class Take {
       return b;
     }
     try (b) {
-      int n = schema.getFields().size();
-      List<FieldVector> out = new ArrayList<>(n);
-      FieldVector[] dictionaries = new FieldVector[n];
-      try {
-        for (int c = 0; c < n; c++) {
-          if (keepCodes[c]) {
-            out.add(codes(b, c, allocator));
-            dictionaries[c] = b.dictionary(c);
-          } else {
-            out.add(column(b, c, schema.getFields().get(c), allocator));
-          }
-        }
-      } catch (RuntimeException | Error e) {
-        closeAll(out);
-        throw e;
-      }
-      return new Batch(schema, out, dictionaries, 0, b.count(), null, true, b.seq());
+      return dense(b, schema, allocator, keepCodes);
     }
   }
 

@@ -59,9 +59,9 @@ public final class InputExec extends ExecNode {
     this.encodings = encodings.clone();
   }
 
-  /** Per column of the reader: its dictionary encoding, or null (the reader's own ids). */
-  public static DictionaryEncoding[] encodings(ArrowReader reader) throws IOException {
-    List<Field> fields = reader.getVectorSchemaRoot().getSchema().getFields();
+  /** Per column of an input's schema: its dictionary encoding, or null (the input's own ids). */
+  public static DictionaryEncoding[] encodings(Schema schema) {
+    List<Field> fields = schema.getFields();
     DictionaryEncoding[] out = new DictionaryEncoding[fields.size()];
     for (int c = 0; c < out.length; c++) {
       out[c] = fields.get(c).getDictionary();
