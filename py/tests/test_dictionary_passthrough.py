@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import gc
 import json
+import subprocess
+import sys
+import textwrap
 
 import duckdb
 import pyarrow as pa
@@ -138,4 +141,55 @@ def test_plan_over_a_dataset_keeps_its_dictionary_over_flight(srv):
     out = c.do_get(flight.Ticket(json.dumps(plan).encode())).read_all()
     assert out.schema == planned == t.schema
     assert out.equals(t.filter(pc.greater(t.column("x"), 2)))
+    wait_idle(c, base)
+
+
+def test_client_vanishing_after_a_dictionary_replacement_frees_everything(srv):
+    """A client dies mid-DoExchange, right after the server sent it a replaced dictionary:
+    the call's memory (and the dictionary messages gRPC held) is freed, and the server serves."""
+    c = srv.client()
+    base = idle_bytes(c)
+    code = textwrap.dedent(f"""
+        import os, pyarrow as pa, pyarrow.flight as flight
+        c = flight.connect("{srv.location}")
+        def chunk(values, n):
+            idx = pa.array([i % len(values) for i in range(n)], pa.int32())
+            return pa.table({{"tag": pa.DictionaryArray.from_arrays(idx, pa.array(values)),
+                             "x": pa.array(range(n), pa.int64())}})
+        t = pa.concat_tables([chunk(["a", "b"], 50_000), chunk(["c", "d", "e"], 50_000),
+                              chunk(["f"], 50_000)])
+        w, r = c.do_exchange(flight.FlightDescriptor.for_command({IDENTITY!r}))
+        w.begin(t.schema)
+        for b in t.to_batches()[:2]:
+            w.write_batch(b)
+        r.read_chunk()
+        r.read_chunk()
+        os._exit(3)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    wait_idle(c, base)
+    t = _chunked_with_two_dictionaries()
+    writer, reader = c.do_exchange(flight.FlightDescriptor.for_command(IDENTITY))
+    writer.begin(t.schema)
+    writer.write_table(t)
+    writer.done_writing()
+    assert reader.read_all().equals(t)
+    writer.close()
+
+
+def test_dictionary_index_outside_its_dictionary_is_refused_by_the_exchange(srv):
+    """Codes now pass through unchanged, so a bad one must still be caught on the way in."""
+    c = srv.client()
+    base = idle_bytes(c)
+    bad = pa.DictionaryArray.from_arrays(pa.array([0, 1, 7], pa.int32()), pa.array(["a", "b"]),
+                                         safe=False)
+    t = pa.table({"tag": bad})
+    writer, reader = c.do_exchange(flight.FlightDescriptor.for_command(IDENTITY))
+    with pytest.raises(pa.ArrowInvalid, match="dictionary index 7 outside the 2-entry dictionary"):
+        writer.begin(t.schema)
+        writer.write_table(t)
+        writer.done_writing()
+        reader.read_all()
     wait_idle(c, base)
