@@ -156,7 +156,7 @@ final class ArithmeticFunctions {
       wrap(out, n, bits, signed);
       return new LongVec(t, out, n, nulls);
     };
-    return new PhysicalExpr.CallExpr(fn, List.of(a, b), t, k, true);
+    return new PhysicalExpr.CallExpr(fn, List.of(a, b), t, k, true, DirectArithmetic.of(op, a, b, t));
   }
 
   /**
@@ -362,7 +362,7 @@ final class ArithmeticFunctions {
       }
       return new DoubleVec(t, out, n, orNulls(in[0].nulls, in[1].nulls, n));
     };
-    return new PhysicalExpr.CallExpr(fn, List.of(a, b), t, k, true);
+    return new PhysicalExpr.CallExpr(fn, List.of(a, b), t, k, true, DirectArithmetic.of(op, a, b, t));
   }
 
   /**

@@ -8,7 +8,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
 
 /**
  * A bound, typed expression that computes a whole chunk at a time: {@code evaluate(batch)} returns
@@ -20,6 +23,15 @@ public sealed interface PhysicalExpr
   ArrowType type();
 
   Vec evaluate(Batch batch);
+
+  /**
+   * This expression over the whole batch as a new Arrow vector of {@code field}'s type, computed
+   * from the batch's buffers without heap chunks ({@link DirectKernel}); null when it has no such
+   * path for this batch, and the caller evaluates it instead.
+   */
+  default FieldVector evaluateDirect(Batch batch, Field field, BufferAllocator allocator) {
+    return null;
+  }
 
   String explain();
 
@@ -125,21 +137,29 @@ public sealed interface PhysicalExpr
     private final ArrowType type;
     private final VectorKernel kernel;
     private final boolean acceptsScalars;
+    private final DirectKernel direct;
     private final String key;
 
+    /** @param direct the kernel's Arrow-to-Arrow form for whole batches, or null */
     public CallExpr(String name, List<PhysicalExpr> args, ArrowType type, VectorKernel kernel,
-        boolean acceptsScalars) {
+        boolean acceptsScalars, DirectKernel direct) {
       this.name = name;
       this.args = List.copyOf(args);
       this.type = type;
       this.kernel = kernel;
       this.acceptsScalars = acceptsScalars;
+      this.direct = direct;
       this.key = name + "(" + this.args.stream().map(PhysicalExpr::explain).collect(Collectors.joining(", "))
           + ")";
     }
 
+    public CallExpr(String name, List<PhysicalExpr> args, ArrowType type, VectorKernel kernel,
+        boolean acceptsScalars) {
+      this(name, args, type, kernel, acceptsScalars, null);
+    }
+
     public CallExpr(String name, List<PhysicalExpr> args, ArrowType type, VectorKernel kernel) {
-      this(name, args, type, kernel, false);
+      this(name, args, type, kernel, false, null);
     }
 
     public String name() {
@@ -169,6 +189,11 @@ public sealed interface PhysicalExpr
         }
         return kernel.apply(in, batch.count());
       });
+    }
+
+    @Override
+    public FieldVector evaluateDirect(Batch batch, Field field, BufferAllocator allocator) {
+      return direct == null ? null : direct.apply(batch, field, allocator);
     }
 
     @Override

@@ -17,7 +17,8 @@ import org.apache.arrow.vector.types.pojo.Schema;
 /**
  * Computes output columns. A plain column reference of a dense batch this operator owns is moved
  * (buffer transfer, no copy); of a borrowed or filtered batch it is gathered; computed columns are
- * written from the kernels' chunks.
+ * written straight from the input's buffers where the expression has a direct kernel, else from
+ * the kernels' chunks.
  */
 public final class ProjectExec extends ExecNode {
   private final ExecNode child;
@@ -100,7 +101,8 @@ public final class ProjectExec extends ExecNode {
                 out.add(Take.column(b, c.index(), f, ctx.allocator()));
               }
             } else {
-              out.add(VecWriter.write(e.evaluate(b), f, ctx.allocator()));
+              FieldVector direct = e.evaluateDirect(b, f, ctx.allocator());
+              out.add(direct != null ? direct : VecWriter.write(e.evaluate(b), f, ctx.allocator()));
             }
           }
           metrics.rowsIn.addAndGet(n);
