@@ -25,9 +25,12 @@ import org.apache.arrow.vector.types.pojo.Field;
  */
 public abstract class AggregateState {
   protected int capacity;
+  /** The most groups {@link #ensure} was asked for: every group id seen so far is below it. */
+  protected int ensured;
 
   /** Makes room for group ids below {@code groups}. */
   public final void ensure(int groups) {
+    ensured = Math.max(ensured, groups);
     if (groups > capacity) {
       int cap = Math.max(groups, Math.max(16, capacity * 2));
       grow(cap);
@@ -179,25 +182,94 @@ public abstract class AggregateState {
 
   // ------------------------------------------------------------------ sums and means
 
-  static final class SumLong extends AggregateState {
+  /**
+   * A sum (or mean) and its per-group count of values. A sum only needs the count to tell an empty
+   * group (null) from one with values, and until a chunk with nulls arrives every group was created
+   * by a row with a value. So a plain sum keeps no counts until then, sparing a scattered
+   * increment per row; the first chunk with nulls (or a merge) turns them on, starting every group
+   * so far at one.
+   */
+  abstract static class CountedSum extends AggregateState {
     final boolean mean;
-    long[] sum = new long[0];
     long[] cnt = new long[0];
+    /** Whether {@link #cnt} is kept. */
+    boolean counting;
+    /** Groups known to have a value while not counting: those of the chunks added so far. */
+    int valuedGroups;
 
-    SumLong(boolean mean) {
+    CountedSum(boolean mean) {
       this.mean = mean;
+      this.counting = mean;
     }
 
     @Override
     protected void grow(int cap) {
-      sum = Arrays.copyOf(sum, cap);
       cnt = Arrays.copyOf(cnt, cap);
+    }
+
+    /** Whether a chunk needs counting: it has nulls, or counts are already kept. */
+    final boolean countChunk(Vec arg) {
+      if (!counting && arg.nulls != null) {
+        startCounting();
+      }
+      return counting;
+    }
+
+    /**
+     * Turns counts on. Groups seen so far all have a value; the caller's ensure() for the chunk
+     * being added already covers groups that chunk creates, so only ids below the previous
+     * chunks' extent may be marked, and the caller counts the rest itself.
+     */
+    final void startCounting() {
+      if (!counting) {
+        Arrays.fill(cnt, 0, valuedGroups, 1);
+        counting = true;
+      }
+    }
+
+    /** Records, after a chunk without nulls was added uncounted, that its groups have values. */
+    final void chunkAdded() {
+      if (!counting) {
+        valuedGroups = ensured;
+      }
+    }
+
+    final void mergeCounts(CountedSum o, int[] map, int otherGroups) {
+      startCounting();
+      for (int g = 0; g < otherGroups; g++) {
+        cnt[map[g]] += o.counting ? o.cnt[g] : g < o.valuedGroups ? 1 : 0;
+      }
+    }
+
+    final boolean[] emptyGroups(int groups) {
+      return counting ? nullsWhereZero(cnt, groups) : null;
+    }
+  }
+
+  static final class SumLong extends CountedSum {
+    long[] sum = new long[0];
+
+    SumLong(boolean mean) {
+      super(mean);
+    }
+
+    @Override
+    protected void grow(int cap) {
+      super.grow(cap);
+      sum = Arrays.copyOf(sum, cap);
     }
 
     @Override
     public void update(int[] gids, Vec arg, int n) {
       long[] x = ((LongVec) arg).values;
       long[] s = sum;
+      if (!countChunk(arg)) {
+        for (int i = 0; i < n; i++) {
+          s[gids[i]] += x[i];
+        }
+        chunkAdded();
+        return;
+      }
       long[] c = cnt;
       if (arg.nulls == null) {
         for (int i = 0; i < n; i++) {
@@ -219,6 +291,7 @@ public abstract class AggregateState {
 
     @Override
     public void updateAll(int[] zeros, Vec arg, int n) {
+      startCounting();
       long[] x = ((LongVec) arg).values;
       long s = 0;
       long c = 0;
@@ -243,13 +316,13 @@ public abstract class AggregateState {
       SumLong o = (SumLong) other;
       for (int g = 0; g < otherGroups; g++) {
         sum[map[g]] += o.sum[g];
-        cnt[map[g]] += o.cnt[g];
       }
+      mergeCounts(o, map, otherGroups);
     }
 
     @Override
     public FieldVector result(Field field, int groups, BufferAllocator allocator) {
-      boolean[] nulls = nullsWhereZero(cnt, groups);
+      boolean[] nulls = emptyGroups(groups);
       if (mean) {
         double[] m = new double[groups];
         for (int g = 0; g < groups; g++) {
@@ -262,25 +335,30 @@ public abstract class AggregateState {
     }
   }
 
-  static final class SumDouble extends AggregateState {
-    final boolean mean;
+  static final class SumDouble extends CountedSum {
     double[] sum = new double[0];
-    long[] cnt = new long[0];
 
     SumDouble(boolean mean) {
-      this.mean = mean;
+      super(mean);
     }
 
     @Override
     protected void grow(int cap) {
+      super.grow(cap);
       sum = Arrays.copyOf(sum, cap);
-      cnt = Arrays.copyOf(cnt, cap);
     }
 
     @Override
     public void update(int[] gids, Vec arg, int n) {
       double[] x = ((DoubleVec) arg).values;
       double[] s = sum;
+      if (!countChunk(arg)) {
+        for (int i = 0; i < n; i++) {
+          s[gids[i]] += x[i];
+        }
+        chunkAdded();
+        return;
+      }
       long[] c = cnt;
       boolean[] nl = arg.nulls;
       if (nl == null) {
@@ -302,6 +380,7 @@ public abstract class AggregateState {
 
     @Override
     public void updateAll(int[] zeros, Vec arg, int n) {
+      startCounting();
       double[] x = ((DoubleVec) arg).values;
       boolean[] nl = arg.nulls;
       if (nl != null) {
@@ -332,8 +411,8 @@ public abstract class AggregateState {
       SumDouble o = (SumDouble) other;
       for (int g = 0; g < otherGroups; g++) {
         sum[map[g]] += o.sum[g];
-        cnt[map[g]] += o.cnt[g];
       }
+      mergeCounts(o, map, otherGroups);
     }
 
     @Override
@@ -344,7 +423,7 @@ public abstract class AggregateState {
           out[g] = cnt[g] == 0 ? 0 : out[g] / cnt[g];
         }
       }
-      return VecWriter.write(new DoubleVec(Types.FLOAT64, out, groups, nullsWhereZero(cnt, groups)),
+      return VecWriter.write(new DoubleVec(Types.FLOAT64, out, groups, emptyGroups(groups)),
           field, allocator);
     }
   }

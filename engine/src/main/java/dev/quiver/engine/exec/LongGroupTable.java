@@ -165,26 +165,44 @@ public final class LongGroupTable {
   }
 
   /**
-   * The common case once a window exists: every key of the chunk falls inside it, checked as
-   * each key is looked up (one unsigned compare) instead of in a separate min/max pass. False at
-   * the first key outside, leaving the chunk to the caller's resizing path, which redoes it (the
-   * lookups done so far only inserted groups every path would insert).
+   * The common case once a window exists: every key of the chunk falls inside it. The range is
+   * checked first with a min/max pass, and the lookup pass then has no branch: one load per row,
+   * with a new group showing as id -1 (slot 0). Only a chunk that found such rows walks it again
+   * to insert them, in row order, so groups are numbered by first occurrence as on every other
+   * path. False, with nothing inserted, when a key falls outside: the caller's resizing path
+   * takes the chunk.
    */
   private boolean lookUpInWindow(long[] x, int n, int[] out) {
     int[] d = direct;
     long base = directBase;
-    long len = d.length;
+    long min = Long.MAX_VALUE;
+    long max = Long.MIN_VALUE;
     for (int i = 0; i < n; i++) {
-      long off = x[i] - base;
-      if (Long.compareUnsigned(off, len) >= 0) {
-        return false;
-      }
-      int s = d[(int) off];
-      if (s == 0) {
-        s = newGroup(x[i]) + 1;
-        d[(int) off] = s;
-      }
+      min = Math.min(min, x[i]);
+      max = Math.max(max, x[i]);
+    }
+    // max - base cannot be negative unless it overflowed, which the unsigned compare rejects.
+    if (min < base || Long.compareUnsigned(max - base, d.length) >= 0) {
+      return false;
+    }
+    int missing = 0;
+    for (int i = 0; i < n; i++) {
+      int s = d[(int) (x[i] - base)];
       out[i] = s - 1;
+      missing |= s - 1;
+    }
+    if (missing < 0) {
+      for (int i = 0; i < n; i++) {
+        if (out[i] < 0) {
+          int off = (int) (x[i] - base);
+          int s = d[off];
+          if (s == 0) {
+            s = newGroup(x[i]) + 1;
+            d[off] = s;
+          }
+          out[i] = s - 1;
+        }
+      }
     }
     return true;
   }
