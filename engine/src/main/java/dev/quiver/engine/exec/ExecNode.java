@@ -38,6 +38,21 @@ public abstract class ExecNode implements AutoCloseable {
 
   public abstract List<ExecNode> children();
 
+  /**
+   * Whether pulling this subtree may wait on a stream the client feeds (an {@code input} node).
+   * A thread that must stay free to send finished batches, such as a DoExchange's handler (the
+   * client may send its next batch only after it has read the previous one's result), must not
+   * pull such a subtree itself: {@link Gather} then leaves the work to its pool.
+   */
+  public boolean waitsOnClient() {
+    for (ExecNode c : children()) {
+      if (c.waitsOnClient()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** One line describing this operator, without its children. */
   public abstract String explainLine();
 

@@ -346,7 +346,8 @@ public final class HashAggregateExec extends ExecNode {
           cols.forEach(FieldVector::close);
           throw e;
         }
-        out.add(Batch.owning(schema, cols, n, from));
+        // Numbered 0, 1, ...: an ordered consumer waits for the next number (Gather).
+        out.add(Batch.owning(schema, cols, n, r));
       }
       return out;
     } catch (RuntimeException | Error e) {

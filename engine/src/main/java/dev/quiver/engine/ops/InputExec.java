@@ -117,6 +117,11 @@ public final class InputExec extends ExecNode {
   }
 
   @Override
+  public boolean waitsOnClient() {
+    return true;
+  }
+
+  @Override
   public BatchStream open(ExecContext ctx) {
     return new BatchStream() {
       @Override
