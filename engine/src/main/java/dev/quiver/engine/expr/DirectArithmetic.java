@@ -2,6 +2,7 @@ package dev.quiver.engine.expr;
 
 import dev.quiver.engine.exec.Batch;
 import dev.quiver.engine.expr.ArithmeticFunctions.Op;
+import java.util.Arrays;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.util.MemoryUtil;
 import org.apache.arrow.vector.BaseFixedWidthVector;
@@ -66,15 +67,9 @@ final class DirectArithmetic {
       VecWriter.allocateFixedWidth((BaseFixedWidthVector) out, n);
       long oa = out.getDataBufferAddress();
       if (f64) {
-        if (yi < 0) {
-          doubleConstant(op, xa, dc, oa, n);
-        } else {
-          doubleColumns(op, xa, ya, oa, n);
-        }
-      } else if (yi < 0) {
-        longConstant(op, xa, lc, oa, n);
+        doubles(op, xa, ya, yi < 0, dc, oa, n);
       } else {
-        longColumns(op, xa, ya, oa, n);
+        longs(op, xa, ya, yi < 0, lc, oa, n);
       }
       validity(batch, xi, yi, out, n);
       out.setValueCount(n);
@@ -100,49 +95,19 @@ final class DirectArithmetic {
    */
   private static final int TILE = 2048;
 
-  private static void doubleConstant(Op op, long xa, double c, long oa, int n) {
-    double[] t = Scratch.doubles(TILE);
-    for (int s = 0; s < n; s += TILE) {
-      int k = Math.min(TILE, n - s);
-      RawMemory.copyToDoubles(xa + 8L * s, t, k);
-      switch (op) {
-        case ADD -> {
-          for (int i = 0; i < k; i++) {
-            t[i] += c;
-          }
-        }
-        case SUB -> {
-          for (int i = 0; i < k; i++) {
-            t[i] -= c;
-          }
-        }
-        case MUL -> {
-          for (int i = 0; i < k; i++) {
-            t[i] *= c;
-          }
-        }
-        case DIV -> {
-          for (int i = 0; i < k; i++) {
-            t[i] /= c;
-          }
-        }
-        case MOD -> {
-          for (int i = 0; i < k; i++) {
-            t[i] %= c;
-          }
-        }
-      }
-      RawMemory.copyFromDoubles(t, oa + 8L * s, k);
-    }
-  }
-
-  private static void doubleColumns(Op op, long xa, long ya, long oa, int n) {
+  /** {@code x op y} over n rows, y a column at {@code ya} or, when {@code constant}, {@code c}. */
+  private static void doubles(Op op, long xa, long ya, boolean constant, double c, long oa, int n) {
     double[] t = Scratch.doubles(TILE);
     double[] u = Scratch.doubles(TILE);
+    if (constant) {
+      Arrays.fill(u, 0, TILE, c);
+    }
     for (int s = 0; s < n; s += TILE) {
       int k = Math.min(TILE, n - s);
       RawMemory.copyToDoubles(xa + 8L * s, t, k);
-      RawMemory.copyToDoubles(ya + 8L * s, u, k);
+      if (!constant) {
+        RawMemory.copyToDoubles(ya + 8L * s, u, k);
+      }
       switch (op) {
         case ADD -> {
           for (int i = 0; i < k; i++) {
@@ -174,40 +139,19 @@ final class DirectArithmetic {
     }
   }
 
-  private static void longConstant(Op op, long xa, long c, long oa, int n) {
-    long[] t = Scratch.longs(TILE);
-    for (int s = 0; s < n; s += TILE) {
-      int k = Math.min(TILE, n - s);
-      RawMemory.copyToLongs(xa + 8L * s, t, k);
-      switch (op) {
-        case ADD -> {
-          for (int i = 0; i < k; i++) {
-            t[i] += c;
-          }
-        }
-        case SUB -> {
-          for (int i = 0; i < k; i++) {
-            t[i] -= c;
-          }
-        }
-        case MUL -> {
-          for (int i = 0; i < k; i++) {
-            t[i] *= c;
-          }
-        }
-        default -> throw new IllegalStateException("no direct int64 " + op);
-      }
-      RawMemory.copyFromLongs(t, oa + 8L * s, k);
-    }
-  }
-
-  private static void longColumns(Op op, long xa, long ya, long oa, int n) {
+  /** Like {@link #doubles}; int64 add, subtract and multiply wrap as Java's do. */
+  private static void longs(Op op, long xa, long ya, boolean constant, long c, long oa, int n) {
     long[] t = Scratch.longs(TILE);
     long[] u = Scratch.longs(TILE);
+    if (constant) {
+      Arrays.fill(u, 0, TILE, c);
+    }
     for (int s = 0; s < n; s += TILE) {
       int k = Math.min(TILE, n - s);
       RawMemory.copyToLongs(xa + 8L * s, t, k);
-      RawMemory.copyToLongs(ya + 8L * s, u, k);
+      if (!constant) {
+        RawMemory.copyToLongs(ya + 8L * s, u, k);
+      }
       switch (op) {
         case ADD -> {
           for (int i = 0; i < k; i++) {
