@@ -53,11 +53,12 @@ public final class Gather implements BatchStream {
     queue = new ArrayBlockingQueue<>(2 * workers + 2);
     pendingLimit = 2 * workers + 2;
     boolean consumerWorks = !child.waitsOnClient();
+    // Opened before any worker starts: if opening fails, nothing is left running.
+    own = consumerWorks ? child.open(ctx) : null;
     liveWorkers = consumerWorks ? workers - 1 : workers;
     for (int i = 0; i < liveWorkers; i++) {
       futures.add(ctx.pool().submit(() -> work(child)));
     }
-    own = consumerWorks ? child.open(ctx) : null;
   }
 
   private void work(ExecNode child) {
