@@ -116,9 +116,6 @@ public final class LongGroupTable {
     if (directDisabled) {
       return false;
     }
-    if (direct != null && lookUpInWindow(x, n, out)) {
-      return true;
-    }
     long min = x[0];
     long max = x[0];
     for (int i = 1; i < n; i++) {
@@ -149,42 +146,20 @@ public final class LongGroupTable {
       direct = d;
       directBase = lo;
     }
-    int[] d = direct;
-    long base = directBase;
-    for (int i = 0; i < n; i++) {
-      int idx = (int) (x[i] - base);
-      int s = d[idx];
-      if (s == 0) {
-        // Not in the window, so not anywhere: every group with a key inside is there.
-        s = newGroup(x[i]) + 1;
-        d[idx] = s;
-      }
-      out[i] = s - 1;
-    }
+    lookUpInWindow(x, n, out);
     return true;
   }
 
   /**
-   * The common case once a window exists: every key of the chunk falls inside it. The range is
-   * checked first with a min/max pass, and the lookup pass then has no branch: one load per row,
-   * with a new group showing as id -1 (slot 0). Only a chunk that found such rows walks it again
-   * to insert them, in row order, so groups are numbered by first occurrence as on every other
-   * path. False, with nothing inserted, when a key falls outside: the caller's resizing path
-   * takes the chunk.
+   * Looks up a chunk whose keys all fall inside the window, without a branch per row: one load
+   * per row, with a new group showing as id -1 (slot 0). Only a chunk that found such rows walks
+   * it again to insert them, in row order, so groups are numbered by first occurrence as on every
+   * other path. A key missing from the window is missing everywhere: every group with a key
+   * inside is there.
    */
-  private boolean lookUpInWindow(long[] x, int n, int[] out) {
+  private void lookUpInWindow(long[] x, int n, int[] out) {
     int[] d = direct;
     long base = directBase;
-    long min = Long.MAX_VALUE;
-    long max = Long.MIN_VALUE;
-    for (int i = 0; i < n; i++) {
-      min = Math.min(min, x[i]);
-      max = Math.max(max, x[i]);
-    }
-    // max - base cannot be negative unless it overflowed, which the unsigned compare rejects.
-    if (min < base || Long.compareUnsigned(max - base, d.length) >= 0) {
-      return false;
-    }
     int missing = 0;
     for (int i = 0; i < n; i++) {
       int s = d[(int) (x[i] - base)];
@@ -204,7 +179,6 @@ public final class LongGroupTable {
         }
       }
     }
-    return true;
   }
 
   private int nullGroup() {
