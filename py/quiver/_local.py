@@ -85,7 +85,12 @@ class LocalEngine(Engine):
         with java_errors():
             limit = (parse_size(options.memory_limit) if options.memory_limit is not None
                      else int(EngineMemory.DEFAULT_LIMIT))
-            cache = parse_size(options.memory_cache) if options.memory_cache else 0
+            if options.memory_cache is None:
+                cache = int(EngineMemory.defaultCacheBytes(limit))
+            elif options.memory_cache in (0, "0"):
+                cache = 0
+            else:
+                cache = parse_size(options.memory_cache)
             self.memory = EngineMemory(limit, cache, EngineMemory.DEFAULT_CACHE_IDLE)
             self.catalog = Catalog(self.memory)
             self.bridge = Bridge(CDataBridge(self.memory.root()))
@@ -174,9 +179,9 @@ class LocalEngine(Engine):
 
         ``allocated_bytes`` (everything Java holds, including imported Python buffers),
         ``peak_bytes``, ``limit_bytes``, ``cached_bytes`` (the bridge's shared all-valid bitmap,
-        freed by :meth:`release_caches`), ``cached_free_bytes`` (freed blocks kept for reuse when
-        the engine was started with ``memory_cache``, each given back after 5 s unused or by
-        :meth:`release_caches`; not part of ``allocated_bytes``), ``export_bytes`` (C struct
+        freed by :meth:`release_caches`), ``cached_free_bytes`` (freed blocks kept for reuse, at most
+        ``memory_cache`` bytes, each given back after 5 s unused or by :meth:`release_caches`;
+        not part of ``allocated_bytes``), ``export_bytes`` (C struct
         bookkeeping of batches Python still holds), ``datasets``.
         """
         j = self.bridge.java

@@ -177,23 +177,36 @@ def test_handoff_proof_reports_one_address_on_every_side(eng):
     assert "__quiver_handoff_proof" not in eng
 
 
-def test_no_block_cache_by_default_in_process(eng):
+def test_freed_result_blocks_are_kept_for_reuse_by_default(eng):
+    """A computed result's blocks stay cached once Python drops it (not counted as allocated,
+    within the default bound) and the next run of the query reuses them."""
+    eng.release_caches()
     x = np.random.default_rng(1).random(1_000_000)
-    out = eng.from_arrow({"x": x}).select(y=qv.col("x") * 2).collect()
+    frame = eng.from_arrow({"x": x}).select(y=qv.col("x") * 2)
+    out = frame.collect()
     assert np.allclose(out["y"].to_numpy(), x * 2)
     del out
     gc.collect()
+    stats = eng.stats()
+    assert 4_000_000 <= stats["cached_free_bytes"] <= min(stats["limit_bytes"] // 8, 512 << 20)
+    hits = int(eng.memory.blockCache().hits())
+    again = frame.collect()
+    assert np.allclose(again["y"].to_numpy(), x * 2)
+    assert int(eng.memory.blockCache().hits()) >= hits + 8, "the second run reused freed blocks"
+    del again
+    gc.collect()
+    eng.release_caches()
     assert eng.stats()["cached_free_bytes"] == 0
 
 
-def test_memory_cache_option_keeps_freed_blocks_until_released():
-    """With memory_cache, a computed result's blocks stay cached once Python drops it (not
-    counted as allocated) until release_caches() gives them back."""
-    script = textwrap.dedent("""
+@pytest.mark.parametrize("setting, kept", [("0", False), (0, False), ("64m", True)])
+def test_memory_cache_option_sets_or_turns_off_the_reuse(setting, kept):
+    """memory_cache=0 keeps no freed block; a size keeps them until release_caches()."""
+    script = textwrap.dedent(f"""
         import gc, numpy as np, quiver as qv
-        eng = qv.local(memory_cache="64m")
+        eng = qv.local(memory_cache={setting!r})
         x = np.random.default_rng(1).random(1_000_000)
-        out = eng.from_arrow({"x": x}).select(y=qv.col("x") * 2).collect()
+        out = eng.from_arrow({{"x": x}}).select(y=qv.col("x") * 2).collect()
         assert np.allclose(out["y"].to_numpy(), x * 2)
         del out
         gc.collect()
@@ -204,4 +217,4 @@ def test_memory_cache_option_keeps_freed_blocks_until_released():
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=str(PY_DIR)), timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["True", "0"]
+    assert proc.stdout.split() == [str(kept), "0"]

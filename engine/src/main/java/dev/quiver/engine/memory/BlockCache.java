@@ -4,6 +4,9 @@ import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.AllocationManager;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
@@ -24,8 +27,9 @@ import org.apache.arrow.memory.util.MemoryUtil;
  * recycles them.
  *
  * <p>Bounds: at most {@code capacityBytes} are kept (a block that does not fit is freed), and a
- * block unused for {@code idleNanos} is freed at the next allocation or release (there is no
- * background thread). Cached blocks are not counted by Arrow's allocators: they hold no data,
+ * block unused for {@code idleNanos} is freed at the next allocation or release, or by a daemon
+ * thread that looks every half idle time (at least every 100 ms) while blocks are cached, so an
+ * engine that goes quiet gives its cache back too. Cached blocks are not counted by Arrow's allocators: they hold no data,
  * and the allocators' figures (and the leak checks built on them) stay what they were.
  * {@link #cachedBytes()} reports them. Arrow rounds requests below 16 MiB up to powers of two,
  * so exact-size matching finds most blocks.
@@ -45,6 +49,8 @@ public final class BlockCache implements AllocationManager.Factory, AutoCloseabl
   private long misses;
   private long lastScan;
   private boolean closed;
+  /** Frees idle blocks while the cache is quiet; started with the first cached block. */
+  private ScheduledExecutorService trimmer;
 
   /**
    * @param capacityBytes most bytes kept free at once (0 turns caching off)
@@ -97,11 +103,30 @@ public final class BlockCache implements AllocationManager.Factory, AutoCloseabl
         if (!closed && cachedBytes + size <= capacityBytes) {
           free.computeIfAbsent(size, s -> new ArrayDeque<>()).addFirst(new long[] {address, now});
           cachedBytes += size;
+          startTrimmer();
           return;
         }
       }
     }
     MemoryUtil.freeMemory(address);
+  }
+
+  /** Starts the idle scan's thread if it is not running. Caller holds the lock. */
+  private void startTrimmer() {
+    if (trimmer != null) {
+      return;
+    }
+    trimmer = Executors.newSingleThreadScheduledExecutor(task -> {
+      Thread t = new Thread(task, "quiver-block-cache-trim");
+      t.setDaemon(true);
+      return t;
+    });
+    long period = Math.max(SCAN_INTERVAL_NANOS, idleNanos / 2);
+    trimmer.scheduleWithFixedDelay(this::trimIdleNow, period, period, TimeUnit.NANOSECONDS);
+  }
+
+  private synchronized void trimIdleNow() {
+    trimIdle(System.nanoTime());
   }
 
   /** Frees the blocks nobody asked for within the idle time. Caller holds the lock. */
@@ -140,6 +165,11 @@ public final class BlockCache implements AllocationManager.Factory, AutoCloseabl
     return cachedBytes;
   }
 
+  /** Whether the idle scan's thread is alive (it starts with the first cached block). */
+  synchronized boolean trimmerRunning() {
+    return trimmer != null && !trimmer.isTerminated();
+  }
+
   /** Requests of a cacheable size served from the cache. */
   public synchronized long hits() {
     return hits;
@@ -155,6 +185,9 @@ public final class BlockCache implements AllocationManager.Factory, AutoCloseabl
   public synchronized void close() {
     closed = true;
     trim();
+    if (trimmer != null) {
+      trimmer.shutdownNow();
+    }
   }
 
   /** One allocation: Arrow's bookkeeping over memory this cache lent out. */

@@ -1,6 +1,7 @@
 package dev.quiver.engine.memory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -72,6 +73,37 @@ class BlockCacheTest {
       a.buffer(1 * MB).close();
       assertEquals(1 * MB, memory.cachedBytes(), "the idle 4 MiB block went, the new one stays");
     }
+  }
+
+  @Test
+  void idleBlocksAreGivenBackWhileTheEngineIsQuiet() throws InterruptedException {
+    try (EngineMemory memory = new EngineMemory(64 * MB, 16 * MB, Duration.ofMillis(200));
+         BufferAllocator a = memory.child("t")) {
+      a.buffer(4 * MB).close();
+      assertEquals(4 * MB, memory.cachedBytes());
+      // No allocation or release from here on: only the cache's own thread can free the block.
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (memory.cachedBytes() > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertEquals(0, memory.cachedBytes(), "the idle block was given back without new traffic");
+    }
+  }
+
+  @Test
+  void closingStopsTheTrimThread() throws InterruptedException {
+    EngineMemory memory = new EngineMemory(64 * MB, 16 * MB, Duration.ofMinutes(1));
+    assertFalse(memory.blockCache().trimmerRunning(), "no thread before a block is cached");
+    try (BufferAllocator a = memory.child("t")) {
+      a.buffer(4 * MB).close();
+    }
+    assertTrue(memory.blockCache().trimmerRunning(), "a cached block starts the trim thread");
+    memory.close();
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (memory.blockCache().trimmerRunning() && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertFalse(memory.blockCache().trimmerRunning(), "closing the memory stops its trim thread");
   }
 
   @Test
