@@ -116,6 +116,9 @@ public final class LongGroupTable {
     if (directDisabled) {
       return false;
     }
+    if (direct != null && lookUpIfInWindow(x, n, out)) {
+      return true;
+    }
     long min = x[0];
     long max = x[0];
     for (int i = 1; i < n; i++) {
@@ -151,6 +154,31 @@ public final class LongGroupTable {
   }
 
   /**
+   * Looks a chunk up in the current window, checking each key's range in the same pass (a branch
+   * that is never taken while keys fit) instead of measuring the chunk first. Returns false as
+   * soon as a key falls outside, leaving nothing changed but {@code out}'s first rows.
+   */
+  private boolean lookUpIfInWindow(long[] x, int n, int[] out) {
+    int[] d = direct;
+    long base = directBase;
+    int len = d.length;
+    int missing = 0;
+    for (int i = 0; i < n; i++) {
+      long off = x[i] - base;
+      if (Long.compareUnsigned(off, len) >= 0) {
+        return false;
+      }
+      int s = d[(int) off];
+      out[i] = s - 1;
+      missing |= s - 1;
+    }
+    if (missing < 0) {
+      insertMissing(x, n, out);
+    }
+    return true;
+  }
+
+  /**
    * Looks up a chunk whose keys all fall inside the window, without a branch per row: one load
    * per row, with a new group showing as id -1 (slot 0). Only a chunk that found such rows walks
    * it again to insert them, in row order, so groups are numbered by first occurrence as on every
@@ -167,16 +195,23 @@ public final class LongGroupTable {
       missing |= s - 1;
     }
     if (missing < 0) {
-      for (int i = 0; i < n; i++) {
-        if (out[i] < 0) {
-          int off = (int) (x[i] - base);
-          int s = d[off];
-          if (s == 0) {
-            s = newGroup(x[i]) + 1;
-            d[off] = s;
-          }
-          out[i] = s - 1;
+      insertMissing(x, n, out);
+    }
+  }
+
+  /** Gives the rows looked up as -1 their groups, new ones numbered in row order. */
+  private void insertMissing(long[] x, int n, int[] out) {
+    int[] d = direct;
+    long base = directBase;
+    for (int i = 0; i < n; i++) {
+      if (out[i] < 0) {
+        int off = (int) (x[i] - base);
+        int s = d[off];
+        if (s == 0) {
+          s = newGroup(x[i]) + 1;
+          d[off] = s;
         }
+        out[i] = s - 1;
       }
     }
   }

@@ -53,16 +53,10 @@ public final class VecReader {
    * {@link #read}).
    */
   public static Vec readRange(FieldVector v, int offset, int n, boolean mayHaveNulls) {
-    MinorType mt = v.getMinorType();
-    boolean isDouble = mt == MinorType.FLOAT8;
-    boolean isLong = switch (mt) {
-      case BIGINT, UINT8, DATEMILLI, TIMESTAMPSEC, TIMESTAMPMILLI, TIMESTAMPMICRO, TIMESTAMPNANO,
-          TIMESTAMPSECTZ, TIMESTAMPMILLITZ, TIMESTAMPMICROTZ, TIMESTAMPNANOTZ -> true;
-      default -> false;
-    };
-    if ((!isDouble && !isLong) || n == 0) {
+    if (!rangeReadable(v) || n == 0) {
       return null;
     }
+    boolean isDouble = v.getMinorType() == MinorType.FLOAT8;
     boolean[] nulls = mayHaveNulls ? rangeNulls(v.getValidityBufferAddress(), offset, n) : null;
     long a = ((BaseFixedWidthVector) v).getDataBufferAddress() + 8L * offset;
     ArrowType type = v.getField().getType();
@@ -74,6 +68,15 @@ public final class VecReader {
     long[] out = Scratch.longs(n);
     RawMemory.copyToLongs(a, out, n);
     return new LongVec(type, out, n, nulls);
+  }
+
+  /** Whether {@link #readRange} reads this column: float64 or a 64-bit integer-backed type. */
+  public static boolean rangeReadable(FieldVector v) {
+    return switch (v.getMinorType()) {
+      case FLOAT8, BIGINT, UINT8, DATEMILLI, TIMESTAMPSEC, TIMESTAMPMILLI, TIMESTAMPMICRO,
+          TIMESTAMPNANO, TIMESTAMPSECTZ, TIMESTAMPMILLITZ, TIMESTAMPMICROTZ, TIMESTAMPNANOTZ -> true;
+      default -> false;
+    };
   }
 
   private static boolean[] rangeNulls(long va, int offset, int n) {

@@ -17,6 +17,7 @@ import dev.quiver.engine.expr.LongVec;
 import dev.quiver.engine.expr.PhysicalExpr;
 import dev.quiver.engine.expr.Scratch;
 import dev.quiver.engine.expr.Vec;
+import dev.quiver.engine.expr.VecReader;
 import dev.quiver.engine.expr.VecWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -49,6 +50,12 @@ public final class HashAggregateExec extends ExecNode {
   /** The packed-key layout when the keys fit 64 bits (and are not one plain 64-bit key). */
   private final PackedKeys packing;
   private final BufferedResult result = new BufferedResult();
+  /** Rows per tile of {@link Local#aggregateTiled}: 8 KiB per 64-bit column. */
+  private static final int TILE_ROWS = 1024;
+  /** The key's column for the tiled path, when it applies to this aggregate's shape. */
+  private final int tiledKey;
+  /** Per aggregate, its argument's column (-1: none) for the tiled path; null: no tiled path. */
+  private final int[] tiledArgs;
 
   public HashAggregateExec(ExecNode child, List<PhysicalExpr> groupExprs,
       List<AggregateSpec> aggregates, Schema schema, String label) {
@@ -62,6 +69,28 @@ public final class HashAggregateExec extends ExecNode {
       keyTypes[i] = groupExprs.get(i).type();
     }
     this.packing = keyTypes.length == 0 || singleLongKey() ? null : PackedKeys.layout(keyTypes);
+    int[] args = new int[aggregates.size()];
+    boolean tiled = singleLongKey() && groupExprs.get(0) instanceof PhysicalExpr.ColumnRef;
+    for (int a = 0; a < args.length && tiled; a++) {
+      PhysicalExpr arg = aggregates.get(a).arg();
+      if (arg instanceof PhysicalExpr.ColumnRef c) {
+        args[a] = c.index();
+      } else {
+        args[a] = -1;
+        tiled = arg == null;
+      }
+    }
+    this.tiledKey = tiled ? ((PhysicalExpr.ColumnRef) groupExprs.get(0)).index() : -1;
+    this.tiledArgs = tiled ? args : null;
+  }
+
+  /** Whether column c of b can be read a tile at a time ({@link VecReader#readRange}). */
+  private static boolean tileReadable(Batch b, int c) {
+    return b.dictionary(c) == null && VecReader.rangeReadable(b.column(c));
+  }
+
+  private static Vec tileOf(Batch b, int c, int from, int rows) {
+    return VecReader.readRange(b.column(c), b.offset() + from, rows, b.mayHaveNulls(c));
   }
 
   @Override
@@ -115,6 +144,9 @@ public final class HashAggregateExec extends ExecNode {
         if (n == 0) {
           return;
         }
+        if (aggregateTiled(b, n)) {
+          return;
+        }
         int[] gids;
         if (longTable != null && !packed) {
           gids = longTable.findOrInsert((LongVec) groupExprs.get(0).evaluate(b), n);
@@ -152,6 +184,48 @@ public final class HashAggregateExec extends ExecNode {
       } finally {
         metrics.nanos.addAndGet(System.nanoTime() - t0);
       }
+    }
+
+    /**
+     * A single plain 64-bit key column and aggregates over plain 64-bit columns (or none) read a
+     * dense morsel through {@link #TILE_ROWS}-row tiles: key, group ids and arguments of a tile
+     * stay in the L1 cache between the lookup and the updates, instead of morsel-sized chunks
+     * that each go through the L2 cache once more. Returns false, having done nothing, for any
+     * other shape (selections, dictionaries, narrower or wider types, expressions).
+     */
+    private boolean aggregateTiled(Batch b, int n) {
+      if (tiledArgs == null || packed || b.selection() != null || !tileReadable(b, tiledKey)) {
+        return false;
+      }
+      for (int c : tiledArgs) {
+        if (c >= 0 && !tileReadable(b, c)) {
+          return false;
+        }
+      }
+      Vec[] args = new Vec[tiledArgs.length];
+      for (int from = 0; from < n; from += TILE_ROWS) {
+        int rows = Math.min(TILE_ROWS, n - from);
+        int mark = Scratch.mark();
+        try {
+          LongVec key = (LongVec) tileOf(b, tiledKey, from, rows);
+          int[] gids = longTable.findOrInsert(key, rows);
+          int groups = longTable.size();
+          for (int a = 0; a < states.length; a++) {
+            int c = tiledArgs[a];
+            // Aggregates of the same column share its tile, as they share the evaluated chunk.
+            Vec arg = null;
+            for (int p = 0; p < a && c >= 0 && arg == null; p++) {
+              arg = tiledArgs[p] == c ? args[p] : null;
+            }
+            args[a] = arg = arg != null || c < 0 ? arg : tileOf(b, c, from, rows);
+            states[a].ensure(groups);
+            states[a].update(gids, arg, rows);
+          }
+        } finally {
+          Scratch.release(mark);
+        }
+      }
+      return true;
     }
 
     /** The chunk's packed keys, or null when one does not fit the layout. */
