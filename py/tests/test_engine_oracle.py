@@ -967,7 +967,8 @@ def tpch(tmp_path_factory):
     eng.close()
 
 
-@pytest.mark.parametrize("query", ["q1", "q3", "q5", "q6", "q10", "per_order"])
+@pytest.mark.parametrize("query", ["q1", "q3", "q5", "q6", "q10", "per_order",
+                                   "per_part_supplier"])
 def test_tpch_sf01_matches_duckdb(tpch, query):
     eng, con = tpch
     plan_json, sql = tpch_plans.QUERIES[query]

@@ -209,5 +209,20 @@ PER_ORDER_SQL = """
 select l_orderkey, sum(l_quantity) as sum_qty, count(*) as lines from lineitem group by l_orderkey
 """
 
+# Two int64 keys, ~800K groups at SF1: neither dense nor narrow by type (packed by value range).
+PER_PART_SUPPLIER = {"version": 1, "plan": {
+    "node": "aggregate",
+    "input": _scan("lineitem", "l_partkey", "l_suppkey", "l_quantity"),
+    "group_by": [{"name": "l_partkey", "expr": _c("l_partkey")},
+                 {"name": "l_suppkey", "expr": _c("l_suppkey")}],
+    "aggregates": [{"name": "sum_qty", "function": "sum", "args": [_c("l_quantity")]},
+                   {"name": "lines", "function": "count", "args": []}]}}
+
+PER_PART_SUPPLIER_SQL = """
+select l_partkey, l_suppkey, sum(l_quantity) as sum_qty, count(*) as lines from lineitem
+group by l_partkey, l_suppkey
+"""
+
 QUERIES = {"q1": (Q1, Q1_SQL), "q3": (Q3, Q3_SQL), "q5": (Q5, Q5_SQL), "q6": (Q6, Q6_SQL),
-           "q10": (Q10, Q10_SQL), "per_order": (PER_ORDER, PER_ORDER_SQL)}
+           "q10": (Q10, Q10_SQL), "per_order": (PER_ORDER, PER_ORDER_SQL),
+           "per_part_supplier": (PER_PART_SUPPLIER, PER_PART_SUPPLIER_SQL)}

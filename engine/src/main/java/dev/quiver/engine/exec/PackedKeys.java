@@ -22,6 +22,13 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
  * columns, each holding a 4-bit tag (0 = null, else length + 1) and up to 7 bytes. A chunk with
  * a longer string does not fit ({@link #pack} returns null) and the caller falls back to byte
  * keys for the rest of the query ({@link #toRowKeys} converts the groups found so far).
+ *
+ * <p>64-bit integers, timestamps and date64 values have no width to spare, so they are packed by
+ * value range instead ({@link #layout(ArrowType[], long[], long[])}): the observed range of each
+ * such column plus headroom, the bits left after the other columns shared out among them, and
+ * the window centred on the range seen. Every worker must pack with the same layout, so the
+ * caller decides it once (from the first chunk) and a chunk with a value outside its column's
+ * window does not fit, as a long string does not.
  */
 public final class PackedKeys {
   private final ArrowType[] types;
@@ -37,17 +44,66 @@ public final class PackedKeys {
     this.params = params;
   }
 
-  /** The layout for these key types, or null when they cannot share 64 bits. */
+  /** Headroom bits every ranged column gets at least: a window four times the range seen. */
+  private static final int RANGE_HEADROOM = 2;
+  /** The most value bits a ranged column gets, so that a value outside always shows. */
+  private static final int MAX_RANGED_BITS = 62;
+
+  /** Whether key type {@code t} is packed by its values' range rather than by its width. */
+  public static boolean ranged(ArrowType t) {
+    TypeKind k = TypeKind.of(t);
+    return k == TypeKind.INT && ((ArrowType.Int) t).getBitWidth() == 64
+        || k == TypeKind.TIMESTAMP || k == TypeKind.DATE64;
+  }
+
+  /** The layout for these key types, or null when they cannot share 64 bits by width alone. */
   public static PackedKeys layout(ArrowType[] types) {
+    return layout(types, null, null);
+  }
+
+  /**
+   * Whether these key types have no layout by width but may have one by value range: some are
+   * {@link #ranged} and the others would fit beside them.
+   */
+  public static boolean packableByRange(ArrowType[] types) {
+    if (layout(types) != null) {
+      return false;
+    }
+    long[] zeros = new long[types.length];
+    boolean any = false;
+    for (ArrowType t : types) {
+      any |= ranged(t);
+    }
+    return any && layout(types, zeros, zeros) != null;
+  }
+
+  /**
+   * The layout for these key types, packing each {@link #ranged} column {@code c} by the range
+   * {@code [min[c], max[c]]} of the values seen so far (other entries are ignored), or null when
+   * they cannot share 64 bits. Without ranges ({@code min == null}) ranged columns do not fit.
+   */
+  public static PackedKeys layout(ArrowType[] types, long[] min, long[] max) {
     int n = types.length;
     int[] widths = new int[n];
     long[] params = new long[n];
+    int[] rangeBits = new int[n];
     int fixed = 0;
     int strings = 0;
+    int ranges = 0;
     for (int c = 0; c < n; c++) {
       ArrowType t = types[c];
       TypeKind kind = TypeKind.of(t);
       int valueBits;
+      if (ranged(t)) {
+        long span = min == null ? -1 : max[c] - min[c];
+        if (span < 0) {
+          return null; // no range known, or one wider than 2^63
+        }
+        rangeBits[c] = Math.max(1, 64 - Long.numberOfLeadingZeros(span)) + RANGE_HEADROOM;
+        fixed += rangeBits[c] + 1;
+        ranges++;
+        continue;
+      }
       switch (kind) {
         case BOOL -> valueBits = 1;
         case INT, UINT -> {
@@ -84,6 +140,7 @@ public final class PackedKeys {
     if (fixed > 64) {
       return null;
     }
+    int used = fixed;
     if (strings > 0) {
       int each = (64 - fixed) / strings;
       int bytes = Math.min(7, (each - 4) / 8);
@@ -94,8 +151,27 @@ public final class PackedKeys {
         if (TypeKind.of(types[c]).isBytes()) {
           widths[c] = 4 + 8 * bytes;
           params[c] = bytes;
+          used += widths[c];
         }
       }
+    }
+    // The bits nobody needs widen the ranged columns' windows: sorted keys (an id column)
+    // keep growing past the first chunk's range.
+    int spare = 64 - used;
+    for (int c = 0, r = 0; c < n; c++) {
+      if (rangeBits[c] == 0) {
+        continue;
+      }
+      int valueBits = Math.min(MAX_RANGED_BITS, rangeBits[c] + spare / ranges + (r++ < spare % ranges ? 1 : 0));
+      widths[c] = valueBits + 1;
+      // Centre the window on the range seen; the bias is minus its lowest value, modulo 2^64.
+      long window = (1L << valueBits) - 1;
+      long below = (window - (max[c] - min[c])) / 2;
+      long base = min[c] - below;
+      if (base > min[c]) {
+        base = Long.MIN_VALUE; // the window would start below the smallest long
+      }
+      params[c] = -base;
     }
     int[] shifts = new int[n];
     int at = 0;

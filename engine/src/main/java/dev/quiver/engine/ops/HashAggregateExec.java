@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.types.pojo.ArrowType;
@@ -47,8 +48,10 @@ public final class HashAggregateExec extends ExecNode {
   private final Schema schema;
   private final String label;
   private final ArrowType[] keyTypes;
-  /** The packed-key layout when the keys fit 64 bits (and are not one plain 64-bit key). */
-  private final PackedKeys packing;
+  /** The packed-key layout when the key types fit 64 bits (and are not one plain 64-bit key). */
+  private final PackedKeys fixedPacking;
+  /** Whether the keys may be packed once 64-bit columns' value ranges are seen (first chunk). */
+  private final boolean rangedPacking;
   private final BufferedResult result = new BufferedResult();
   /** Rows per tile of {@link Local#aggregateTiled}: 8 KiB per 64-bit column. */
   private static final int TILE_ROWS = 1024;
@@ -68,7 +71,9 @@ public final class HashAggregateExec extends ExecNode {
     for (int i = 0; i < keyTypes.length; i++) {
       keyTypes[i] = groupExprs.get(i).type();
     }
-    this.packing = keyTypes.length == 0 || singleLongKey() ? null : PackedKeys.layout(keyTypes);
+    boolean packable = keyTypes.length > 0 && !singleLongKey();
+    this.fixedPacking = packable ? PackedKeys.layout(keyTypes) : null;
+    this.rangedPacking = packable && PackedKeys.packableByRange(keyTypes);
     int[] args = new int[aggregates.size()];
     boolean tiled = singleLongKey() && groupExprs.get(0) instanceof PhysicalExpr.ColumnRef;
     for (int a = 0; a < args.length && tiled; a++) {
@@ -114,14 +119,20 @@ public final class HashAggregateExec extends ExecNode {
   }
 
   private final class Local implements Parallel.Sink {
+    /** Packs while {@link #packed}: one layout for every worker of the query. */
+    final AtomicReference<PackedKeys> layout;
+    /** This worker's copy of {@link #layout} once known (ranged layouts come with a chunk). */
+    PackedKeys packing;
+    boolean packed = fixedPacking != null || rangedPacking;
     /** Keyed by the raw value of the single key, or by packed keys while {@link #packed}. */
-    LongGroupTable longTable = singleLongKey() || packing != null ? new LongGroupTable() : null;
+    LongGroupTable longTable = singleLongKey() || packed ? new LongGroupTable() : null;
     GroupTable table = groupExprs.isEmpty() || longTable != null ? null : new GroupTable();
-    boolean packed = packing != null;
     final AggregateState[] states = new AggregateState[aggregates.size()];
     int[] zeros = new int[0];
 
-    Local() {
+    Local(AtomicReference<PackedKeys> layout) {
+      this.layout = layout;
+      this.packing = layout.get();
       for (int a = 0; a < states.length; a++) {
         AggregateSpec s = aggregates.get(a);
         states[a] = AggregateState.create(s.kind(), s.arg() == null ? null : s.arg().type());
@@ -230,6 +241,9 @@ public final class HashAggregateExec extends ExecNode {
 
     /** The chunk's packed keys, or null when one does not fit the layout. */
     private long[] pack(Batch b, int n) {
+      if (packing == null && (packing = rangedLayout(b, n)) == null) {
+        return null;
+      }
       long[] out = packing.start(n);
       for (int k = 0; k < groupExprs.size(); k++) {
         PhysicalExpr e = groupExprs.get(k);
@@ -245,6 +259,41 @@ public final class HashAggregateExec extends ExecNode {
         }
       }
       return out;
+    }
+
+    /**
+     * The query's layout by value range: the first worker to get here sizes it from its chunk's
+     * key ranges and every other worker takes the same one. Null when even this chunk's ranges
+     * do not fit 64 bits.
+     */
+    private PackedKeys rangedLayout(Batch b, int n) {
+      PackedKeys known = layout.get();
+      if (known != null) {
+        return known;
+      }
+      long[] min = new long[keyTypes.length];
+      long[] max = new long[keyTypes.length];
+      for (int k = 0; k < keyTypes.length; k++) {
+        if (PackedKeys.ranged(keyTypes[k])) {
+          LongVec v = (LongVec) groupExprs.get(k).evaluate(b);
+          long lo = Long.MAX_VALUE;
+          long hi = Long.MIN_VALUE;
+          for (int i = 0; i < n; i++) {
+            if (v.nulls == null || !v.nulls[i]) {
+              lo = Math.min(lo, v.values[i]);
+              hi = Math.max(hi, v.values[i]);
+            }
+          }
+          min[k] = lo > hi ? 0 : lo;
+          max[k] = lo > hi ? 0 : hi;
+        }
+      }
+      PackedKeys mine = PackedKeys.layout(keyTypes, min, max);
+      if (mine == null) {
+        return null;
+      }
+      layout.compareAndSet(null, mine);
+      return layout.get();
     }
 
     /**
@@ -314,7 +363,8 @@ public final class HashAggregateExec extends ExecNode {
   }
 
   private List<Batch> compute(ExecContext ctx) {
-    List<Local> locals = new ArrayList<>(Parallel.drain(child, ctx, Local::new));
+    AtomicReference<PackedKeys> layout = new AtomicReference<>(fixedPacking);
+    List<Local> locals = new ArrayList<>(Parallel.drain(child, ctx, () -> new Local(layout)));
     // Merging inserts every other worker's groups into the first table: start from the largest.
     locals.sort(java.util.Comparator.comparingInt(Local::groups).reversed());
     Local target = locals.get(0);

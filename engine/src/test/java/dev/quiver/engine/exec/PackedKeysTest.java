@@ -161,4 +161,135 @@ class PackedKeysTest {
     assertNull(PackedKeys.layout(new ArrowType[] {DATE, DATE, UTF8}));
     assertFalse(PackedKeys.layout(new ArrowType[] {DATE, I8}) == null);
   }
+
+  private static final ArrowType TS = new ArrowType.Timestamp(
+      org.apache.arrow.vector.types.TimeUnit.MICROSECOND, "UTC");
+
+  /** The smallest and largest non-null value of a column. */
+  private static long[] range(LongVec v, int n) {
+    long lo = Long.MAX_VALUE;
+    long hi = Long.MIN_VALUE;
+    for (int i = 0; i < n; i++) {
+      if (!v.isNull(i)) {
+        lo = Math.min(lo, v.values[i]);
+        hi = Math.max(hi, v.values[i]);
+      }
+    }
+    return new long[] {lo, hi};
+  }
+
+  @Test
+  void rangedColumnsRoundTripWithinTheirWindowAndRefuseValuesOutsideIt() {
+    Random r = new Random(7);
+    int n = 4000;
+    long[][] spans = {{1, 200_000}, {-5, 5}, {Long.MIN_VALUE, Long.MIN_VALUE + 1000},
+        {Long.MAX_VALUE - 1000, Long.MAX_VALUE}, {1_600_000_000_000_000L, 1_700_000_000_000_000L}};
+    for (long[] span : spans) {
+      for (ArrowType[] types : new ArrowType[][] {{Types.INT64, Types.INT64}, {TS, UTF8},
+          {Types.INT64, DATE, Types.BOOL}}) {
+        String what = java.util.Arrays.toString(types) + " over " + span[0] + ".." + span[1];
+        assertTrue(PackedKeys.packableByRange(types), what);
+        Vec[] cols = new Vec[types.length];
+        long[] min = new long[types.length];
+        long[] max = new long[types.length];
+        for (int c = 0; c < types.length; c++) {
+          ArrowType t = types[c];
+          if (PackedKeys.ranged(t)) {
+            long[] v = new long[n];
+            for (int i = 0; i < n; i++) {
+              v[i] = span[0] + (long) (r.nextDouble() * (double) (span[1] - span[0]));
+            }
+            v[0] = span[0];
+            v[1] = span[1];
+            LongVec lv = new LongVec(t, v, n, nulls(r, n));
+            lv.nulls[0] = false;
+            lv.nulls[1] = false;
+            cols[c] = lv;
+            long[] mm = range(lv, n);
+            min[c] = mm[0];
+            max[c] = mm[1];
+          } else if (t == UTF8) {
+            cols[c] = null; // once the layout says how many bytes a string may have
+          } else if (t == DATE) {
+            cols[c] = longs(t, r, n, Integer.MIN_VALUE, Integer.MAX_VALUE);
+          } else {
+            boolean[] v = new boolean[n];
+            for (int i = 0; i < n; i++) {
+              v[i] = r.nextBoolean();
+            }
+            cols[c] = new BoolVec(v, n, nulls(r, n));
+          }
+        }
+        PackedKeys p = PackedKeys.layout(types, min, max);
+        // Bits each column needs at least: a ranged one its range's bits, 2 bits of headroom and
+        // a null bit; a date 33, a boolean 2, a string a 4-bit tag and one byte.
+        int need = 0;
+        for (int c = 0; c < types.length; c++) {
+          need += PackedKeys.ranged(types[c]) ? 64 - Long.numberOfLeadingZeros(max[c] - min[c]) + 3
+              : types[c] == DATE ? 33 : types[c] == UTF8 ? 12 : 2;
+        }
+        if (need > 64) {
+          assertNull(p, what + " needs " + need + " bits");
+          continue;
+        }
+        assertNotNull(p, what);
+        for (int c = 0; c < types.length; c++) {
+          if (types[c] == UTF8) {
+            cols[c] = strings(r, n, p.maxBytes(c));
+          }
+        }
+        long[] packed = p.pack(cols, n);
+        assertNotNull(packed, what + ": the values the layout was sized from fit");
+        packed = packed.clone();
+        for (int c = 0; c < types.length; c++) {
+          assertSameColumn(cols[c], p.unpack(packed, n, c), n, types[c] + " in " + what);
+        }
+        RowKeys bytes = RowKeys.encode(cols, n);
+        Map<Long, String> seen = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+          String key = new String(bytes.data, bytes.offsets[i], bytes.length(i), StandardCharsets.ISO_8859_1);
+          String before = seen.putIfAbsent(packed[i], key);
+          assertTrue(before == null || before.equals(key), what + ": two keys packed to one value");
+        }
+        // Far outside the window, on either side: refused, never wrapped into it.
+        for (int c = 0; c < types.length; c++) {
+          if (!PackedKeys.ranged(types[c])) {
+            continue;
+          }
+          for (long outside : new long[] {Long.MIN_VALUE, Long.MAX_VALUE, 0}) {
+            boolean inside = outside >= min[c] && outside <= max[c];
+            Vec[] one = new Vec[types.length];
+            for (int k = 0; k < types.length; k++) {
+              one[k] = k == c ? new LongVec(types[c], new long[] {outside}, 1, null)
+                  : types[k] == UTF8 ? new BytesVec(UTF8, new byte[0], new int[] {0, 0}, 1, null)
+                  : types[k] == DATE ? new LongVec(DATE, new long[] {0}, 1, null)
+                  : new BoolVec(new boolean[] {true}, 1, null);
+            }
+            long[] got = p.pack(one, 1);
+            if (got != null) {
+              assertEquals(outside, ((LongVec) p.unpack(got, 1, c)).values[0],
+                  what + ": a value packed must come back unchanged");
+            } else {
+              assertFalse(inside, what + ": a value inside the range seen was refused");
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void rangedLayoutsNeedRangesAndRoom() {
+    assertNull(PackedKeys.layout(new ArrowType[] {Types.INT64, Types.INT64}), "no ranges, no layout");
+    assertFalse(PackedKeys.packableByRange(new ArrowType[] {DATE, I8}), "fits by width already");
+    assertFalse(PackedKeys.packableByRange(new ArrowType[] {Types.FLOAT64, Types.INT64}));
+    // Two full-range int64 columns cannot share 64 bits; neither can a span past 2^63.
+    long[] min = {Long.MIN_VALUE, 0};
+    long[] max = {Long.MAX_VALUE, 1};
+    assertNull(PackedKeys.layout(new ArrowType[] {Types.INT64, Types.INT64}, min, max));
+    assertNull(PackedKeys.layout(new ArrowType[] {Types.INT64, Types.INT64},
+        new long[] {0, 0}, new long[] {1L << 40, 1L << 40}));
+    assertNotNull(PackedKeys.layout(new ArrowType[] {Types.INT64, Types.INT64},
+        new long[] {0, 0}, new long[] {1L << 20, 1L << 20}));
+  }
 }

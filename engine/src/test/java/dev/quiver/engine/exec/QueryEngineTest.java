@@ -290,6 +290,82 @@ class QueryEngineTest {
   }
 
   /**
+   * Two int64 keys are packed into one 64-bit value by the value ranges of the first chunk a
+   * worker sees. Rows after that chunk go far outside those ranges (up to Long.MIN_VALUE and
+   * Long.MAX_VALUE), so workers switch to byte keys part-way and the merge meets packed and byte
+   * keys; with a string key beside an int64 too. Groups and values as plain Java computes them.
+   */
+  @Test
+  void keysPackedByValueRangeMatchJavaRowByRow(EngineMemory memory) throws Exception {
+    int rows = 30_000;
+    java.util.Random rnd = new java.util.Random(5);
+    List<Object> as = new ArrayList<>();
+    List<Object> bs = new ArrayList<>();
+    List<Object> ss = new ArrayList<>();
+    List<Object> vs = new ArrayList<>();
+    for (int i = 0; i < rows; i++) {
+      boolean wild = i >= 20_000 && i % 5 == 0;
+      long a = wild ? (i % 2 == 0 ? Long.MIN_VALUE + rnd.nextInt(3) : Long.MAX_VALUE - rnd.nextInt(3))
+          : 1_000_000 + i / 8 + rnd.nextInt(400); // each morsel its own range
+      long b = i >= 25_000 && i % 7 == 0 ? -rnd.nextInt(1 << 30) : rnd.nextInt(50);
+      as.add(i % 101 == 0 ? null : a);
+      bs.add(i % 103 == 0 ? null : b);
+      ss.add(i % 107 == 0 ? null : "s" + rnd.nextInt(20));
+      vs.add(i % 11 == 0 ? null : (long) rnd.nextInt(1000));
+    }
+    try (Catalog catalog = new Catalog(memory)) {
+      TestTables.load(catalog, "t", 6_000, new TestTables.Col("a", Types.INT64, as),
+          new TestTables.Col("b", Types.INT64, bs), new TestTables.Col("s", Types.UTF8, ss),
+          new TestTables.Col("v", Types.INT64, vs));
+      // The first 20,000 rows alone never leave the windows: every worker stays packed, so the
+      // merge compares packed values and all workers must have packed with one layout.
+      int tame = 20_000;
+      TestTables.load(catalog, "u", 6_000, new TestTables.Col("a", Types.INT64, as.subList(0, tame)),
+          new TestTables.Col("b", Types.INT64, bs.subList(0, tame)),
+          new TestTables.Col("s", Types.UTF8, ss.subList(0, tame)),
+          new TestTables.Col("v", Types.INT64, vs.subList(0, tame)));
+      for (String[] keys : new String[][] {{"t", "a", "b"}, {"t", "s", "a"}, {"u", "a", "b"}}) {
+        String table = keys[0];
+        keys = new String[] {keys[1], keys[2]};
+        int upTo = table.equals("t") ? rows : tame;
+        java.util.Map<List<Object>, long[]> want = new java.util.HashMap<>();
+        List<List<Object>> cols = List.of(keys[0].equals("a") ? as : ss, keys[1].equals("a") ? as : bs);
+        for (int i = 0; i < upTo; i++) {
+          long[] g = want.computeIfAbsent(java.util.Arrays.asList(cols.get(0).get(i), cols.get(1).get(i)),
+              k -> new long[] {0, 0, 0});
+          g[0]++;
+          if (vs.get(i) != null) {
+            g[1] += (Long) vs.get(i);
+            g[2]++;
+          }
+        }
+        LogicalPlan p = scan(table).aggregate(
+            List.of(as(keys[0], PlanBuilder.col(keys[0])), as(keys[1], PlanBuilder.col(keys[1]))),
+            PlanBuilder.agg("n", "count"), PlanBuilder.agg("sv", "sum", PlanBuilder.col("v"))).build();
+        for (int threads : new int[] {1, 2, 3}) {
+          for (int morsel : new int[] {1_000, 65_536}) {
+            String where = table + java.util.Arrays.toString(keys) + ", " + threads + " threads, "
+                + morsel + "-row morsels";
+            List<List<Object>> got;
+            try (QueryEngine engine = new QueryEngine(catalog,
+                     ExecOptions.defaults().withThreads(threads).withMorselRows(morsel));
+                 QueryResult r = engine.execute(p, memory.root())) {
+              got = Rows.drain(r);
+            }
+            assertEquals(want.size(), got.size(), where);
+            for (List<Object> row : got) {
+              long[] g = want.get(row.subList(0, 2));
+              org.junit.jupiter.api.Assertions.assertNotNull(g, where + ": unexpected group " + row);
+              assertEquals(g[0], row.get(2), where);
+              assertEquals(g[2] == 0 ? null : g[1], row.get(3), where);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /**
    * An aggregate with enough groups to come out in more ranges than the ordered output holds
    * back at once, read on two and three threads: every group once (this used to hang when the
    * ranges were numbered by their first group instead of 0, 1, ...).
