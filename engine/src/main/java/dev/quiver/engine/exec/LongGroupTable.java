@@ -306,8 +306,17 @@ public final class LongGroupTable {
     mask = m;
   }
 
-  /** Maps every group of {@code other} to a group here, inserting as needed. */
+  /**
+   * Maps every group of {@code other} to a group here, inserting as needed. Before the first key
+   * that needs the hash table, the table is made room for all the keys still to come: growing
+   * by doubling on the way rehashed every group again (a third of a 6M-group merge).
+   */
   public int[] mergeFrom(LongGroupTable other) {
+    long total = (long) groups + other.groups;
+    if (total > keys.length) {
+      keys = Arrays.copyOf(keys, (int) Math.min(Integer.MAX_VALUE - 16, total));
+    }
+    boolean reserved = false;
     int[] map = new int[other.groups];
     int[] d = direct;
     long base = directBase;
@@ -326,10 +335,28 @@ public final class LongGroupTable {
         }
         map[g] = s - 1;
       } else {
+        if (!reserved) {
+          reserveHashed(other.groups - g);
+          reserved = true;
+        }
         map[g] = findOrInsert(k);
       }
     }
     return map;
+  }
+
+  /** Hashes every group and sizes the slots for {@code more} groups beyond them, once. */
+  private void reserveHashed(int more) {
+    ensureHashed();
+    long total = (long) groups + more;
+    if (total * 2 > slots.length && slots.length < (1 << 30)) {
+      int cap = slots.length;
+      while (total * 2 > cap && cap < (1 << 30)) {
+        cap *= 2;
+      }
+      slots = new int[cap / 2];
+      grow(); // rehashes every group once, into the final size
+    }
   }
 
   /** The keys of groups 0..size-1. */
