@@ -190,6 +190,16 @@ class QueryEngineTest {
     }
   }
 
+  /** All rows of plan p run on its own engine with the given threads and morsel size. */
+  private static List<List<Object>> run(Catalog catalog, EngineMemory memory, LogicalPlan p,
+      int threads, int morsel) throws Exception {
+    try (QueryEngine engine = new QueryEngine(catalog,
+             ExecOptions.defaults().withThreads(threads).withMorselRows(morsel));
+         QueryResult r = engine.execute(p, memory.root())) {
+      return Rows.drain(r);
+    }
+  }
+
   /**
    * One 64-bit key column and aggregates over 64-bit columns take the tiled path (1,024-row
    * tiles): the same groups and values as plain Java computes row by row, with nulls in the key
@@ -246,18 +256,8 @@ class QueryEngineTest {
       for (int threads : new int[] {1, 2}) {
         for (int morsel : new int[] {700, 2_500, 65_536}) {
           String where = threads + " threads, " + morsel + "-row morsels";
-          List<List<Object>> got;
-          try (QueryEngine engine = new QueryEngine(catalog,
-                   ExecOptions.defaults().withThreads(threads).withMorselRows(morsel));
-               QueryResult r = engine.execute(p, memory.root())) {
-            got = Rows.drain(r);
-          }
-          List<List<Object>> sums;
-          try (QueryEngine engine = new QueryEngine(catalog,
-                   ExecOptions.defaults().withThreads(threads).withMorselRows(morsel));
-               QueryResult r = engine.execute(chunked, memory.root())) {
-            sums = Rows.drain(r);
-          }
+          List<List<Object>> got = run(catalog, memory, p, threads, morsel);
+          List<List<Object>> sums = run(catalog, memory, chunked, threads, morsel);
           assertEquals(want.size(), sums.size(), where);
           for (List<Object> row : sums) {
             double[] g = want.get(row.get(0));
@@ -346,12 +346,7 @@ class QueryEngineTest {
           for (int morsel : new int[] {1_000, 65_536}) {
             String where = table + java.util.Arrays.toString(keys) + ", " + threads + " threads, "
                 + morsel + "-row morsels";
-            List<List<Object>> got;
-            try (QueryEngine engine = new QueryEngine(catalog,
-                     ExecOptions.defaults().withThreads(threads).withMorselRows(morsel));
-                 QueryResult r = engine.execute(p, memory.root())) {
-              got = Rows.drain(r);
-            }
+            List<List<Object>> got = run(catalog, memory, p, threads, morsel);
             assertEquals(want.size(), got.size(), where);
             for (List<Object> row : got) {
               long[] g = want.get(row.subList(0, 2));
