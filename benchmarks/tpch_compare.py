@@ -471,7 +471,7 @@ def kernels(q: Quiver, rows: int, repeat: int, loop_repeat: int) -> list[dict[st
                                                   "numpy": np_group, "python": loop_groupby},
              check_group)):
         fast = {k: v for k, v in systems.items() if k != "python"}
-        for _ in range(5):  # JIT warm-up of the Java kernels (see main)
+        for _ in range(15):  # JIT warm-up of the Java kernels (see main)
             systems["quiver"]()
         t = harness.measure(fast, repeat=repeat, check=check)
         # A plain-Python pass over millions of rows takes seconds: fewer runs, same warm-up.
@@ -493,7 +493,7 @@ def main() -> None:
     ap.add_argument("--queries", default=",".join(QUERIES))
     ap.add_argument("--kernel-rows", type=int, default=10_000_000)
     ap.add_argument("--no-kernels", action="store_true")
-    ap.add_argument("--jit-warmup", type=int, default=3,
+    ap.add_argument("--jit-warmup", type=int, default=15,
                     help="extra untimed Quiver runs of every query before the rounds")
     ap.add_argument("--data-dir", type=Path, default=HERE / "data")
     args = ap.parse_args()
@@ -542,6 +542,9 @@ def main() -> None:
 
     # The JVM compiles the engine's loops after a few runs: bring Quiver to the steady state a
     # long-running engine is in (the other systems are native code and have no such phase).
+    # Three rounds were not enough: the compiler threads were still busy during the timed runs
+    # and took a core from two-thread runs only (ad hoc, alternating processes: Q6 scaled
+    # 1.37-1.49x after 3 rounds and 1.78-1.81x after 15; Q1 1.79-1.85x and 1.84-1.95x).
     for _ in range(args.jit_warmup):
         for qn in queries:
             q.run(plans[qn], 2)
