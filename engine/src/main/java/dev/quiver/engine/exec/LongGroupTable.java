@@ -307,19 +307,28 @@ public final class LongGroupTable {
   }
 
   /**
-   * Maps every group of {@code other} to a group here, inserting as needed. Before the first key
-   * that needs the hash table, the table is made room for all the keys still to come: growing
-   * by doubling on the way rehashed every group again (a third of a 6M-group merge).
+   * Maps every group of {@code other} to a group here, inserting as needed. The hash table is
+   * first made room for the keys that will need it (those outside the window, counted in one
+   * pass): growing by doubling on the way rehashed every group again (a third of a 6M-group
+   * merge), while room for every key of {@code other} made a merge whose keys mostly fall in
+   * the window (TPC-H's per-order aggregate) slower by a tenth.
    */
   public int[] mergeFrom(LongGroupTable other) {
     long total = (long) groups + other.groups;
     if (total > keys.length) {
       keys = Arrays.copyOf(keys, (int) Math.min(Integer.MAX_VALUE - 16, total));
     }
-    boolean reserved = false;
     int[] map = new int[other.groups];
     int[] d = direct;
     long base = directBase;
+    int hashed = 0;
+    for (int g = 0; g < other.groups; g++) {
+      long off = other.keys[g] - base;
+      hashed += g != other.nullGroup && (d == null || Long.compareUnsigned(off, d.length) >= 0) ? 1 : 0;
+    }
+    if (hashed > 0) {
+      reserveHashed(hashed);
+    }
     for (int g = 0; g < other.groups; g++) {
       if (g == other.nullGroup) {
         map[g] = nullGroup();
@@ -335,10 +344,6 @@ public final class LongGroupTable {
         }
         map[g] = s - 1;
       } else {
-        if (!reserved) {
-          reserveHashed(other.groups - g);
-          reserved = true;
-        }
         map[g] = findOrInsert(k);
       }
     }
