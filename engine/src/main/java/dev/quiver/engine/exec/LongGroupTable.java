@@ -149,14 +149,20 @@ public final class LongGroupTable {
       direct = d;
       directBase = lo;
     }
-    lookUpInWindow(x, n, out);
+    if (!lookUpIfInWindow(x, n, out)) {
+      throw new IllegalStateException("a key of the chunk is outside the window grown to hold it");
+    }
     return true;
   }
 
   /**
-   * Looks a chunk up in the current window, checking each key's range in the same pass (a branch
-   * that is never taken while keys fit) instead of measuring the chunk first. Returns false as
-   * soon as a key falls outside, leaving nothing changed but {@code out}'s first rows.
+   * Looks a chunk up in the current window: one load per row and a range check that is never
+   * taken while keys fit (so no separate pass measures the chunk first), with a new group
+   * showing as id -1 (slot 0). Only a chunk that found such rows walks it again to insert them,
+   * in row order, so groups are numbered by first occurrence as on every other path. A key
+   * missing from the window is missing everywhere: every group with a key inside is there.
+   * Returns false as soon as a key falls outside, leaving nothing changed but {@code out}'s
+   * first rows.
    */
   private boolean lookUpIfInWindow(long[] x, int n, int[] out) {
     int[] d = direct;
@@ -176,27 +182,6 @@ public final class LongGroupTable {
       insertMissing(x, n, out);
     }
     return true;
-  }
-
-  /**
-   * Looks up a chunk whose keys all fall inside the window, without a branch per row: one load
-   * per row, with a new group showing as id -1 (slot 0). Only a chunk that found such rows walks
-   * it again to insert them, in row order, so groups are numbered by first occurrence as on every
-   * other path. A key missing from the window is missing everywhere: every group with a key
-   * inside is there.
-   */
-  private void lookUpInWindow(long[] x, int n, int[] out) {
-    int[] d = direct;
-    long base = directBase;
-    int missing = 0;
-    for (int i = 0; i < n; i++) {
-      int s = d[(int) (x[i] - base)];
-      out[i] = s - 1;
-      missing |= s - 1;
-    }
-    if (missing < 0) {
-      insertMissing(x, n, out);
-    }
   }
 
   /** Gives the rows looked up as -1 their groups, new ones numbered in row order. */

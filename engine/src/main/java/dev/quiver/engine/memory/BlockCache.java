@@ -29,8 +29,9 @@ import org.apache.arrow.memory.util.MemoryUtil;
  * <p>Bounds: at most {@code capacityBytes} are kept (a block that does not fit is freed), and a
  * block unused for {@code idleNanos} is freed at the next allocation or release, or by a daemon
  * thread that looks every half idle time (at least every 100 ms) while blocks are cached, so an
- * engine that goes quiet gives its cache back too. Cached blocks are not counted by Arrow's allocators: they hold no data,
- * and the allocators' figures (and the leak checks built on them) stay what they were.
+ * engine that goes quiet gives its cache back too. Cached blocks are not counted by Arrow's
+ * allocators: they hold no data, and the allocators' figures (and the leak checks built on
+ * them) stay what they were.
  * {@link #cachedBytes()} reports them. Arrow rounds requests below 16 MiB up to powers of two,
  * so exact-size matching finds most blocks.
  */
