@@ -49,6 +49,14 @@ def parse_size(size: int | str) -> int:
     return int(float(m.group(1)) * unit)
 
 
+def _size_option(name: str, value: int | str) -> int:
+    """``parse_size`` for option ``name``, whose name the error carries."""
+    try:
+        return parse_size(value)
+    except ValueError as e:
+        raise ValueError(f"{name}: {e}") from None
+
+
 class LocalEngine(Engine):
     """The process's in-process engine (use :meth:`instance` or ``quiver.local()``).
 
@@ -83,14 +91,14 @@ class LocalEngine(Engine):
         CDataBridge = jpype.JClass("dev.quiver.engine.bridge.CDataBridge")
         install_java_resolver()
         with java_errors():
-            limit = (parse_size(options.memory_limit) if options.memory_limit is not None
-                     else int(EngineMemory.DEFAULT_LIMIT))
+            limit = (_size_option("memory_limit", options.memory_limit)
+                     if options.memory_limit is not None else int(EngineMemory.DEFAULT_LIMIT))
             if options.memory_cache is None:
                 cache = int(EngineMemory.defaultCacheBytes(limit))
             elif options.memory_cache in (0, "0"):
                 cache = 0
             else:
-                cache = parse_size(options.memory_cache)
+                cache = _size_option("memory_cache", options.memory_cache)
             self.memory = EngineMemory(limit, cache, EngineMemory.DEFAULT_CACHE_IDLE)
             self.catalog = Catalog(self.memory)
             self.bridge = Bridge(CDataBridge(self.memory.root()))

@@ -218,3 +218,20 @@ def test_memory_cache_option_sets_or_turns_off_the_reuse(setting, kept):
                           env=dict(os.environ, PYTHONPATH=str(PY_DIR)), timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [str(kept), "0"]
+
+
+@pytest.mark.parametrize("option, value", [("memory_cache", "lots"), ("memory_cache", -1),
+                                           ("memory_limit", "0.5 parsecs"), ("memory_limit", 0)])
+def test_a_bad_memory_size_is_refused_naming_its_option(option, value):
+    script = textwrap.dedent(f"""
+        import quiver as qv
+        try:
+            qv.local({option}={value!r})
+        except ValueError as e:
+            print(e)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(PY_DIR)), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"{option}: "), proc.stdout
+    assert str(value) in proc.stdout
