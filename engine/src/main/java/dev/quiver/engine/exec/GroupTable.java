@@ -54,10 +54,35 @@ public final class GroupTable {
       keyData = Arrays.copyOf(keyData, (int) Math.min(Integer.MAX_VALUE - 16,
           Math.max(need, 2L * keyData.length)));
     }
-    for (int i = 0; i < n; i++) {
-      out[i] = findOrInsert(d, o[i], o[i + 1] - o[i], h[i]);
+    for (int from = 0; from < n; from += PROBE_BLOCK) {
+      int to = Math.min(n, from + PROBE_BLOCK);
+      touchSlots(h, from, to);
+      for (int i = from; i < to; i++) {
+        out[i] = findOrInsert(d, o[i], o[i + 1] - o[i], h[i]);
+      }
     }
     return out;
+  }
+
+  /** Rows whose home slots are read ahead together, then probed one by one. */
+  private static final int PROBE_BLOCK = 256;
+  /** Keeps the read-ahead loads from being dropped as dead code. */
+  private long touched;
+
+  /**
+   * Reads the home slot of rows {@code [from, to)} in one loop of independent loads, so that a
+   * table larger than the cache has its lines on the way for many rows at once: the probe loop
+   * that follows waits on one miss per row, one after another.
+   */
+  private void touchSlots(long[] h, int from, int to) {
+    long[] sl = slots;
+    int m = mask;
+    long sum = 0;
+    for (int i = from; i < to; i++) {
+      long x = h[i];
+      sum += sl[(int) (x ^ (x >>> 32)) & m];
+    }
+    touched += sum;
   }
 
   public int findOrInsert(byte[] d, int off, int len, long h) {
