@@ -187,9 +187,9 @@ class LocalEngine(Engine):
 
         ``allocated_bytes`` (everything Java holds, including imported Python buffers),
         ``peak_bytes``, ``limit_bytes``, ``cached_bytes`` (the bridge's shared all-valid bitmap,
-        freed by :meth:`release_caches`), ``cached_free_bytes`` (freed blocks kept for reuse, at most
-        ``memory_cache`` bytes, each given back after 5 s unused or by :meth:`release_caches`;
-        not part of ``allocated_bytes``), ``export_bytes`` (C struct
+        freed by :meth:`release_caches`), ``cached_free_bytes`` (freed blocks kept for reuse, at
+        most ``memory_cache`` bytes, each given back after 5 s unused or by
+        :meth:`release_caches`; not part of ``allocated_bytes``), ``export_bytes`` (C struct
         bookkeeping of batches Python still holds), ``datasets``.
         """
         j = self.bridge.java

@@ -59,6 +59,11 @@ public final class HashAggregateExec extends ExecNode {
   private final int tiledKey;
   /** Per aggregate, its argument's column (-1: none) for the tiled path; null: no tiled path. */
   private final int[] tiledArgs;
+  /**
+   * Per aggregate, the first aggregate reading the same column (itself if none): aggregates of
+   * one column share its tile, as they share the evaluated chunk.
+   */
+  private final int[] tiledShare;
 
   public HashAggregateExec(ExecNode child, List<PhysicalExpr> groupExprs,
       List<AggregateSpec> aggregates, Schema schema, String label) {
@@ -87,6 +92,16 @@ public final class HashAggregateExec extends ExecNode {
     }
     this.tiledKey = tiled ? ((PhysicalExpr.ColumnRef) groupExprs.get(0)).index() : -1;
     this.tiledArgs = tiled ? args : null;
+    this.tiledShare = new int[args.length];
+    for (int a = 0; a < args.length; a++) {
+      tiledShare[a] = a;
+      for (int p = 0; p < a && args[a] >= 0; p++) {
+        if (args[p] == args[a]) {
+          tiledShare[a] = p;
+          break;
+        }
+      }
+    }
   }
 
   /** Whether column c of b can be read a tile at a time ({@link VecReader#readRange}). */
@@ -205,7 +220,7 @@ public final class HashAggregateExec extends ExecNode {
      * other shape (selections, dictionaries, narrower or wider types, expressions).
      */
     private boolean aggregateTiled(Batch b, int n) {
-      if (tiledArgs == null || packed || b.selection() != null || !tileReadable(b, tiledKey)) {
+      if (tiledArgs == null || b.selection() != null || !tileReadable(b, tiledKey)) {
         return false;
       }
       for (int c : tiledArgs) {
@@ -223,14 +238,9 @@ public final class HashAggregateExec extends ExecNode {
           int groups = longTable.size();
           for (int a = 0; a < states.length; a++) {
             int c = tiledArgs[a];
-            // Aggregates of the same column share its tile, as they share the evaluated chunk.
-            Vec arg = null;
-            for (int p = 0; p < a && c >= 0 && arg == null; p++) {
-              arg = tiledArgs[p] == c ? args[p] : null;
-            }
-            args[a] = arg = arg != null || c < 0 ? arg : tileOf(b, c, from, rows);
+            args[a] = c < 0 ? null : tiledShare[a] < a ? args[tiledShare[a]] : tileOf(b, c, from, rows);
             states[a].ensure(groups);
-            states[a].update(gids, arg, rows);
+            states[a].update(gids, args[a], rows);
           }
         } finally {
           Scratch.release(mark);
