@@ -48,8 +48,12 @@ public abstract class AggregateState {
     update(zeros, arg, n);
   }
 
-  /** Folds another worker's state in: its group g becomes this state's group map[g]. */
-  public abstract void merge(AggregateState other, int[] map, int otherGroups);
+  /**
+   * Folds groups {@code from .. from+n-1} of another state of the same kind in: its group
+   * {@code from + i} becomes this state's group {@code map[i]}. Into a fresh state, with a
+   * permutation for a map, this reorders a state's groups.
+   */
+  public abstract void merge(AggregateState other, int from, int[] map, int n);
 
   /** The final values of groups 0..groups-1. */
   public abstract FieldVector result(Field field, int groups, BufferAllocator allocator);
@@ -167,10 +171,10 @@ public abstract class AggregateState {
     }
 
     @Override
-    public void merge(AggregateState other, int[] map, int otherGroups) {
+    public void merge(AggregateState other, int from, int[] map, int n) {
       long[] o = ((Count) other).cnt;
-      for (int g = 0; g < otherGroups; g++) {
-        cnt[map[g]] += o[g];
+      for (int g = from, end = from + n; g < end; g++) {
+        cnt[map[g - from]] += o[g];
       }
     }
 
@@ -234,10 +238,10 @@ public abstract class AggregateState {
       }
     }
 
-    final void mergeCounts(CountedSum o, int[] map, int otherGroups) {
+    final void mergeCounts(CountedSum o, int from, int[] map, int n) {
       startCounting();
-      for (int g = 0; g < otherGroups; g++) {
-        cnt[map[g]] += o.counting ? o.cnt[g] : g < o.valuedGroups ? 1 : 0;
+      for (int g = from, end = from + n; g < end; g++) {
+        cnt[map[g - from]] += o.counting ? o.cnt[g] : g < o.valuedGroups ? 1 : 0;
       }
     }
 
@@ -312,12 +316,12 @@ public abstract class AggregateState {
     }
 
     @Override
-    public void merge(AggregateState other, int[] map, int otherGroups) {
+    public void merge(AggregateState other, int from, int[] map, int n) {
       SumLong o = (SumLong) other;
-      for (int g = 0; g < otherGroups; g++) {
-        sum[map[g]] += o.sum[g];
+      for (int g = from, end = from + n; g < end; g++) {
+        sum[map[g - from]] += o.sum[g];
       }
-      mergeCounts(o, map, otherGroups);
+      mergeCounts(o, from, map, n);
     }
 
     @Override
@@ -407,12 +411,12 @@ public abstract class AggregateState {
     }
 
     @Override
-    public void merge(AggregateState other, int[] map, int otherGroups) {
+    public void merge(AggregateState other, int from, int[] map, int n) {
       SumDouble o = (SumDouble) other;
-      for (int g = 0; g < otherGroups; g++) {
-        sum[map[g]] += o.sum[g];
+      for (int g = from, end = from + n; g < end; g++) {
+        sum[map[g - from]] += o.sum[g];
       }
-      mergeCounts(o, map, otherGroups);
+      mergeCounts(o, from, map, n);
     }
 
     @Override
@@ -570,10 +574,10 @@ public abstract class AggregateState {
     }
 
     @Override
-    public void merge(AggregateState other, int[] map, int otherGroups) {
+    public void merge(AggregateState other, int from, int[] map, int n) {
       SumDecimal o = (SumDecimal) other;
-      for (int g = 0; g < otherGroups; g++) {
-        int t = map[g];
+      for (int g = from, end = from + n; g < end; g++) {
+        int t = map[g - from];
         long old = lo[t];
         long nv = old + o.lo[g];
         lo[t] = nv;
@@ -659,10 +663,10 @@ public abstract class AggregateState {
     }
 
     @Override
-    public void merge(AggregateState other, int[] map, int otherGroups) {
+    public void merge(AggregateState other, int from, int[] map, int n) {
       MinMaxLong o = (MinMaxLong) other;
-      for (int g = 0; g < otherGroups; g++) {
-        int t = map[g];
+      for (int g = from, end = from + n; g < end; g++) {
+        int t = map[g - from];
         if (o.seen[g] && (!seen[t] || better(o.val[g], val[t]))) {
           val[t] = o.val[g];
           seen[t] = true;
@@ -718,10 +722,10 @@ public abstract class AggregateState {
     }
 
     @Override
-    public void merge(AggregateState other, int[] map, int otherGroups) {
+    public void merge(AggregateState other, int from, int[] map, int n) {
       MinMaxDouble o = (MinMaxDouble) other;
-      for (int g = 0; g < otherGroups; g++) {
-        int t = map[g];
+      for (int g = from, end = from + n; g < end; g++) {
+        int t = map[g - from];
         if (o.seen[g] && (!seen[t] || better(o.val[g], val[t]))) {
           val[t] = o.val[g];
           seen[t] = true;
@@ -769,10 +773,10 @@ public abstract class AggregateState {
     }
 
     @Override
-    public void merge(AggregateState other, int[] map, int otherGroups) {
+    public void merge(AggregateState other, int from, int[] map, int n) {
       MinMaxBool o = (MinMaxBool) other;
-      for (int g = 0; g < otherGroups; g++) {
-        int t = map[g];
+      for (int g = from, end = from + n; g < end; g++) {
+        int t = map[g - from];
         if (o.seen[g]) {
           val[t] = !seen[t] ? o.val[g] : max ? val[t] | o.val[g] : val[t] & o.val[g];
           seen[t] = true;
@@ -823,10 +827,10 @@ public abstract class AggregateState {
     }
 
     @Override
-    public void merge(AggregateState other, int[] map, int otherGroups) {
+    public void merge(AggregateState other, int from, int[] map, int n) {
       MinMaxBytes o = (MinMaxBytes) other;
-      for (int g = 0; g < otherGroups; g++) {
-        int t = map[g];
+      for (int g = from, end = from + n; g < end; g++) {
+        int t = map[g - from];
         byte[] x = o.val[g];
         if (x != null && (val[t] == null || (max ? Arrays.compareUnsigned(x, val[t]) > 0
             : Arrays.compareUnsigned(x, val[t]) < 0))) {
@@ -885,10 +889,10 @@ public abstract class AggregateState {
     }
 
     @Override
-    public void merge(AggregateState other, int[] map, int otherGroups) {
+    public void merge(AggregateState other, int from, int[] map, int n) {
       Variance o = (Variance) other;
-      for (int g = 0; g < otherGroups; g++) {
-        int t = map[g];
+      for (int g = from, end = from + n; g < end; g++) {
+        int t = map[g - from];
         long nb = o.cnt[g];
         if (nb == 0) {
           continue;
@@ -953,7 +957,7 @@ public abstract class AggregateState {
     }
 
     @Override
-    public void merge(AggregateState other, int[] map, int otherGroups) {
+    public void merge(AggregateState other, int from, int[] map, int n) {
       GroupTable o = ((CountDistinct) other).pairs;
       byte[] d = o.keyData();
       int[] offs = o.keyOffsets();
@@ -963,8 +967,12 @@ public abstract class AggregateState {
         if (buf.length < len) {
           buf = new byte[Math.max(len, buf.length * 2)];
         }
+        int g = (int) RowKeys.INTS.get(d, offs[p]);
+        if (g < from || g - from >= n) {
+          continue;
+        }
         System.arraycopy(d, offs[p], buf, 0, len);
-        RowKeys.INTS.set(buf, 0, map[(int) RowKeys.INTS.get(buf, 0)]);
+        RowKeys.INTS.set(buf, 0, map[g - from]);
         pairs.findOrInsert(buf, 0, len, RowKeys.hash(buf, 0, len));
       }
     }

@@ -335,6 +335,35 @@ public final class LongGroupTable {
     return map;
   }
 
+  /**
+   * Maps keys {@code from .. from+n-1} of {@code run} to groups here, inserting as needed;
+   * {@code nullAt} is the index in {@code run} that stands for the null group (-1: none). The
+   * hash table is sized once for them all.
+   */
+  public int[] insertRun(long[] run, int from, int n, int nullAt) {
+    reserveHashed(n);
+    int[] map = new int[n];
+    for (int i = 0; i < n; i++) {
+      map[i] = from + i == nullAt ? nullGroup() : probeOrInsert(run[from + i]);
+    }
+    return map;
+  }
+
+  /** The null group's id, or -1 if no null key was seen. */
+  public int nullGroupId() {
+    return nullGroup;
+  }
+
+  /** Whether dense keys are being looked up in a flat window ({@link #findDirect}). */
+  public boolean hasWindow() {
+    return direct != null;
+  }
+
+  /** The keys of groups 0..size-1, the table's own array (read only; the null group's is 0). */
+  public long[] rawKeys() {
+    return keys;
+  }
+
   /** Hashes every group and sizes the slots for {@code more} groups beyond them, once. */
   private void reserveHashed(int more) {
     ensureHashed();

@@ -8,10 +8,13 @@ public final class OperatorMetrics {
   public final AtomicLong rowsOut = new AtomicLong();
   public final AtomicLong batchesOut = new AtomicLong();
   public final AtomicLong nanos = new AtomicLong();
+  /** Partitions a merge of worker tables was split into (0: merged on one thread). */
+  public final AtomicLong partitions = new AtomicLong();
 
   @Override
   public String toString() {
     return "rows_in=" + rowsIn.get() + " rows_out=" + rowsOut.get() + " batches_out="
-        + batchesOut.get() + " time_ms=" + nanos.get() / 1_000_000;
+        + batchesOut.get() + " time_ms=" + nanos.get() / 1_000_000
+        + (partitions.get() == 0 ? "" : " partitions=" + partitions.get());
   }
 }

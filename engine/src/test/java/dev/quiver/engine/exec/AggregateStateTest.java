@@ -43,7 +43,7 @@ class AggregateStateTest {
       AggregateState withNulls = AggregateState.create(AggregateKind.SUM, t);
       add(withNulls, t, new int[] {0, 1}, new Long[] {null, 1000L}, 2);
       withNulls.ensure(3);
-      withNulls.merge(plain, new int[] {1, 2}, 2); // plain's 0 -> 1, plain's 1 -> new group 2
+      withNulls.merge(plain, 0, new int[] {1, 2}, 2); // plain's 0 -> 1, plain's 1 -> new group 2
       assertEquals(List.of("null", 1100.0, 200.0), values(memory, withNulls, t, 3), t.toString());
 
       AggregateState plain2 = AggregateState.create(AggregateKind.SUM, t);
@@ -51,7 +51,7 @@ class AggregateStateTest {
       AggregateState nullsOnly = AggregateState.create(AggregateKind.SUM, t);
       add(nullsOnly, t, new int[] {0, 1}, new Long[] {null, 4L}, 2);
       plain2.ensure(3);
-      plain2.merge(nullsOnly, new int[] {1, 2}, 2);
+      plain2.merge(nullsOnly, 0, new int[] {1, 2}, 2);
       assertEquals(List.of(1.0, "null", 4.0), values(memory, plain2, t, 3), t.toString());
     }
   }

@@ -1,0 +1,216 @@
+package dev.quiver.engine.exec;
+
+import static dev.quiver.engine.plan.PlanBuilder.agg;
+import static dev.quiver.engine.plan.PlanBuilder.as;
+import static dev.quiver.engine.plan.PlanBuilder.col;
+import static dev.quiver.engine.plan.PlanBuilder.scan;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.quiver.engine.dataset.Catalog;
+import dev.quiver.engine.memory.EngineMemory;
+import dev.quiver.engine.plan.LogicalPlan;
+import dev.quiver.engine.testing.LeakCheck;
+import dev.quiver.engine.types.Types;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Aggregates with many groups on several workers merge their tables by hash partition, in
+ * parallel: every group once, with the values plain Java computes row by row, for each kind of
+ * key table (one sparse 64-bit key with a null group, two keys packed into one value, string
+ * keys, and packed keys that some workers had to give up for byte keys part-way) and every
+ * kind of aggregate state that supports it.
+ */
+@ExtendWith(LeakCheck.class)
+class PartitionedMergeTest {
+  private static final int ROWS = 200_000;
+  private static final ArrowType DEC = new ArrowType.Decimal(15, 2, 128);
+
+  /** Per group: count, sum(v), count(v), min(v), sum(x), count(x), max(x), sum(x^2), sum(d), max(s), min(f). */
+  private static final class Want {
+    long n;
+    long sv;
+    long cv;
+    long lo = Long.MAX_VALUE;
+    double sx;
+    long cx;
+    double hi = Double.NEGATIVE_INFINITY;
+    final List<Double> xs = new ArrayList<>();
+    BigDecimal sd;
+    String ms;
+    Boolean mf;
+  }
+
+  @Test
+  void everyKeyTableAndStateMatchesJavaRowByRow(EngineMemory memory) throws Exception {
+    Random rnd = new Random(23);
+    long[] pool = new long[100_000];
+    for (int i = 0; i < pool.length; i++) {
+      pool[i] = rnd.nextLong() % 1_000_000_000_000L; // wide and sparse: no flat window
+    }
+    List<Object> k = new ArrayList<>();
+    List<Object> a = new ArrayList<>();
+    List<Object> b = new ArrayList<>();
+    List<Object> w = new ArrayList<>();
+    List<Object> s = new ArrayList<>();
+    List<Object> v = new ArrayList<>();
+    List<Object> x = new ArrayList<>();
+    List<Object> d = new ArrayList<>();
+    List<Object> f = new ArrayList<>();
+    for (int i = 0; i < ROWS; i++) {
+      k.add(i % 89 == 0 ? null : pool[rnd.nextInt(pool.length)]);
+      a.add((long) rnd.nextInt(60_000));
+      b.add(i % 97 == 0 ? null : (long) rnd.nextInt(3));
+      // A few values far outside the first chunk's range, all in one morsel: the worker that
+      // meets them switches from packed to byte keys, the others stay packed.
+      boolean wild = i >= 190_000 && i < 190_400 && i % 17 == 0;
+      w.add(wild ? Long.MAX_VALUE - rnd.nextInt(5) : (long) rnd.nextInt(3));
+      s.add(i % 83 == 0 ? null : "s" + rnd.nextInt(100_000));
+      v.add(i % 11 == 0 ? null : (long) rnd.nextInt(2_000_001) - 1_000_000);
+      x.add(i % 13 == 0 ? null : rnd.nextGaussian() * 100);
+      d.add(i % 7 == 0 ? null : BigDecimal.valueOf(rnd.nextInt(10_000_000) - 5_000_000, 2));
+      f.add(i % 5 == 0 ? null : rnd.nextBoolean());
+    }
+    Map<String, List<Object>> columns = Map.of("k", k, "a", a, "b", b, "w", w, "s", s);
+    try (Catalog catalog = new Catalog(memory)) {
+      TestTables.load(catalog, "t", 8_192, new TestTables.Col("k", Types.INT64, k),
+          new TestTables.Col("a", Types.INT64, a), new TestTables.Col("b", Types.INT64, b),
+          new TestTables.Col("w", Types.INT64, w), new TestTables.Col("s", Types.UTF8, s),
+          new TestTables.Col("v", Types.INT64, v), new TestTables.Col("x", Types.FLOAT64, x),
+          new TestTables.Col("d", DEC, d), new TestTables.Col("f", Types.BOOL, f));
+      for (List<String> keys : List.of(List.of("k"), List.of("a", "b"), List.of("s"),
+          List.of("a", "w"))) {
+        Map<List<Object>, Want> want = new HashMap<>();
+        for (int i = 0; i < ROWS; i++) {
+          List<Object> key = new ArrayList<>();
+          for (String c : keys) {
+            key.add(columns.get(c).get(i));
+          }
+          Want g = want.computeIfAbsent(key, unused -> new Want());
+          g.n++;
+          if (v.get(i) != null) {
+            g.sv += (Long) v.get(i);
+            g.cv++;
+            g.lo = Math.min(g.lo, (Long) v.get(i));
+          }
+          if (x.get(i) != null) {
+            double xi = (Double) x.get(i);
+            g.sx += xi;
+            g.cx++;
+            g.hi = Math.max(g.hi, xi);
+            g.xs.add(xi);
+          }
+          if (d.get(i) != null) {
+            g.sd = g.sd == null ? (BigDecimal) d.get(i) : g.sd.add((BigDecimal) d.get(i));
+          }
+          if (s.get(i) != null && (g.ms == null || ((String) s.get(i)).compareTo(g.ms) > 0)) {
+            g.ms = (String) s.get(i);
+          }
+          if (f.get(i) != null) {
+            g.mf = g.mf == null ? (Boolean) f.get(i) : g.mf && (Boolean) f.get(i);
+          }
+        }
+        LogicalPlan p = scan("t").aggregate(keys.stream().map(c -> as(c, col(c))).toList(),
+            agg("n", "count"), agg("sv", "sum", col("v")), agg("lo", "min", col("v")),
+            agg("mx", "mean", col("x")), agg("hi", "max", col("x")),
+            agg("vp", "var_pop", col("x")), agg("sd", "sum", col("d")),
+            agg("ms", "max", col("s")), agg("mf", "min", col("f"))).build();
+        for (int threads : new int[] {2, 3}) {
+          for (int morsel : new int[] {4_096, 65_536}) {
+            String where = keys + ", " + threads + " threads, " + morsel + "-row morsels";
+            check(catalog, memory, p, threads, morsel, keys.size(), want, where);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * A query limit reached while the partitions are being written out (some partitions' columns
+   * allocated, others failing) fails the query with the allocator's error and leaves nothing
+   * allocated (the LeakCheck).
+   */
+  @Test
+  void aLimitReachedWhileWritingPartitionsReleasesEverything(EngineMemory memory)
+      throws Exception {
+    Random rnd = new Random(3);
+    List<Object> k = new ArrayList<>();
+    List<Object> v = new ArrayList<>();
+    for (int i = 0; i < 150_000; i++) {
+      k.add(rnd.nextLong());
+      v.add((long) i);
+    }
+    try (Catalog catalog = new Catalog(memory)) {
+      TestTables.load(catalog, "t", 8_192, new TestTables.Col("k", Types.INT64, k),
+          new TestTables.Col("v", Types.INT64, v));
+      LogicalPlan p = scan("t").aggregate(List.of(as("k", col("k"))),
+          agg("sv", "sum", col("v")), agg("n", "count")).build();
+      // Scans share the dataset's buffers, so the limit only meets the aggregate's output
+      // (150K groups, ~3.6 MB).
+      try (QueryEngine engine = new QueryEngine(catalog, ExecOptions.defaults().withThreads(2)
+               .withMorselRows(4_096).withQueryMemoryLimit(1 << 20));
+           QueryResult r = engine.execute(p, memory.root())) {
+        Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+            () -> Rows.drain(r));
+        Throwable root = e;
+        while (root.getCause() != null) {
+          root = root.getCause();
+        }
+        assertTrue(root instanceof org.apache.arrow.memory.OutOfMemoryException, e.toString());
+        assertTrue(r.explain().contains("partitions="), r.explain());
+      }
+    }
+  }
+
+  private static void check(Catalog catalog, EngineMemory memory, LogicalPlan p, int threads,
+      int morsel, int keyCount, Map<List<Object>, Want> want, String where) throws Exception {
+    List<List<Object>> got;
+    String explain;
+    try (QueryEngine engine = new QueryEngine(catalog,
+             ExecOptions.defaults().withThreads(threads).withMorselRows(morsel));
+         QueryResult r = engine.execute(p, memory.root())) {
+      got = Rows.drain(r);
+      explain = r.explain();
+    }
+    assertTrue(explain.contains("partitions="), where + ": merged on one thread\n" + explain);
+    assertEquals(want.size(), got.size(), where);
+    Set<List<Object>> seen = new HashSet<>();
+    for (List<Object> row : got) {
+      List<Object> key = row.subList(0, keyCount);
+      assertTrue(seen.add(key), where + ": group twice " + key);
+      Want g = want.get(key);
+      assertNotNull(g, where + ": unexpected group " + key);
+      List<Object> vals = row.subList(keyCount, row.size());
+      assertEquals(g.n, vals.get(0), where);
+      assertEquals(g.cv == 0 ? null : g.sv, vals.get(1), where);
+      assertEquals(g.cv == 0 ? null : g.lo, vals.get(2), where);
+      if (g.cx == 0) {
+        assertEquals(Arrays.asList(null, null, null), vals.subList(3, 6), where);
+      } else {
+        double mean = g.sx / g.cx;
+        double m2 = 0;
+        for (double xi : g.xs) {
+          m2 += (xi - mean) * (xi - mean);
+        }
+        assertEquals(mean, (Double) vals.get(3), 1e-9 * Math.max(1, Math.abs(mean)), where);
+        assertEquals(g.hi, vals.get(4), where);
+        assertEquals(m2 / g.cx, (Double) vals.get(5), 1e-7 * Math.max(1, m2 / g.cx), where);
+      }
+      assertEquals(g.sd, vals.get(6), where);
+      assertEquals(g.ms, vals.get(7), where);
+      assertEquals(g.mf, vals.get(8), where);
+    }
+  }
+}
