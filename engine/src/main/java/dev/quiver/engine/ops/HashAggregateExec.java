@@ -389,7 +389,6 @@ public final class HashAggregateExec extends ExecNode {
     List<Local> locals = new ArrayList<>(Parallel.drain(child, ctx, () -> new Local(layout)));
     // Merging inserts every other worker's groups into the first table: start from the largest.
     locals.sort(java.util.Comparator.comparingInt(Local::groups).reversed());
-    Local target = locals.get(0);
     long t0 = System.nanoTime();
     if (partitionedMergePays(locals, ctx)) {
       List<Batch> out = mergePartitioned(locals, ctx);
@@ -400,6 +399,7 @@ public final class HashAggregateExec extends ExecNode {
       metrics.batchesOut.addAndGet(out.size());
       return out;
     }
+    Local target = locals.get(0);
     for (int w = 1; w < locals.size(); w++) {
       Local other = locals.get(w);
       int og = other.groups();
@@ -508,8 +508,9 @@ public final class HashAggregateExec extends ExecNode {
         }
       }
     }
-    Local template = locals.get(0);
-    int bits = partitionBits(template.groups(), ctx.threads());
+    // Keyed as the workers are; taken first, as the workers' tables are let go one by one.
+    Local template = locals.get(0).emptyLike();
+    int bits = partitionBits(locals.get(0).groups(), ctx.threads());
     int parts = 1 << bits;
     metrics.partitions.addAndGet(parts);
     Runs[] runs = new Runs[locals.size()];
@@ -518,6 +519,7 @@ public final class HashAggregateExec extends ExecNode {
       for (int w = nextWorker.getAndIncrement(); w < runs.length; w = nextWorker.getAndIncrement()) {
         ctx.checkCancelled();
         runs[w] = new Runs(locals.get(w), bits);
+        locals.set(w, null); // its table and states are copied into the runs
       }
     });
     @SuppressWarnings("unchecked")
