@@ -158,15 +158,24 @@ public final class GroupTable {
     if (slotCap > slots.length) {
       rehash(slotCap); // once, at the final size
     }
+    // Geometric growth: a partition merge reserves once per run, many times over.
     if (total > groupHashes.length) {
-      int cap = (int) Math.min(Integer.MAX_VALUE - 16, total);
+      int cap = (int) Math.min(Integer.MAX_VALUE - 16, Math.max(total, 2L * groupHashes.length));
       groupHashes = Arrays.copyOf(groupHashes, cap);
       keyOffsets = Arrays.copyOf(keyOffsets, cap + 1);
     }
     long bytes = (long) keyBytes + moreBytes;
     if (bytes > keyData.length) {
-      keyData = Arrays.copyOf(keyData, (int) Math.min(Integer.MAX_VALUE - 16, bytes));
+      keyData = Arrays.copyOf(keyData,
+          (int) Math.min(Integer.MAX_VALUE - 16, Math.max(bytes, 2L * keyData.length)));
     }
+  }
+
+  /** Forgets every group, keeping the arrays' capacity for the next ones. */
+  public void clear() {
+    Arrays.fill(slots, 0);
+    groups = 0;
+    keyBytes = 0;
   }
 
   /** Bytes of all keys. */
