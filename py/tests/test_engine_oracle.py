@@ -397,11 +397,33 @@ AGGS = [("count", [], "count(*)"), ("count", ["i32"], "count(i32)"), ("count_dis
         ("var_pop", ["d"], "var_pop(d)"), ("stddev_pop", ["f64"], "stddev_pop(f64)")]
 
 
-def _agg_plan(keys: list[str]) -> dict:
+def _agg_plan(keys: list[str], aggs: list = AGGS) -> dict:
     return plan({"node": "aggregate", "input": {"node": "scan", "dataset": "r"},
                  "group_by": [{"name": k, "expr": col(k)} for k in keys],
                  "aggregates": [{"name": f"a{i}", "function": f, "args": [col(a) for a in args]}
-                                for i, (f, args, _) in enumerate(AGGS)]})
+                                for i, (f, args, _) in enumerate(aggs)]})
+
+
+def _grouped_matches_duckdb(table: pa.Table, keys: list[str], aggs: list, expect) -> None:
+    """Groups ``table`` by ``keys`` on two workers (4,096-row morsels) and compares every group
+    with DuckDB's; ``expect(eng, plan, out)`` checks the shape of Quiver's run first."""
+    eng = JavaEngine(threads=2, morsel_rows=4096)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone='UTC'")
+        eng.load("r", table)
+        con.register("r", table)
+        p = _agg_plan(keys, aggs)
+        out = eng.run(p)
+        expect(eng, p, out)
+        sel = ", ".join(keys + [sql for _, _, sql in aggs])
+        theirs = con.execute(f"SELECT {sel} FROM r GROUP BY {', '.join(keys)}").fetchall()
+        assert_rows_equal(sorted(rows_of(out), key=sort_key), sorted(theirs, key=sort_key),
+                          f"aggregate {keys}")
+        del out
+    finally:
+        con.close()
+        eng.close()
 
 
 @pytest.mark.parametrize("keys", [[], ["k"], ["b", "s"], ["dict", "dt"], ["d", "ls", "c"], ["f1", "f2"],
@@ -428,22 +450,11 @@ def test_aggregate_with_many_groups_matches_duckdb(keys):
     table = table.append_column("dense", pa.array(
         [None if i < 3 or i % 9_973 == 0 else (i % 20_000) * 7 for i in range(table.num_rows)],
         pa.int64()))
-    eng = JavaEngine(threads=2, morsel_rows=4096)
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone='UTC'")
-        eng.load("r", table)
-        con.register("r", table)
-        out = eng.run(_agg_plan(keys))
+
+    def many_ranges(eng, p, out):
         assert out.num_rows >= 20_000 and out["a0"].num_chunks > 2, "expected many ranges"
-        sel = ", ".join(keys + [sql for _, _, sql in AGGS])
-        theirs = con.execute(f"SELECT {sel} FROM r GROUP BY {', '.join(keys)}").fetchall()
-        assert_rows_equal(sorted(rows_of(out), key=sort_key), sorted(theirs, key=sort_key),
-                          f"aggregate {keys}")
-        del out
-    finally:
-        con.close()
-        eng.close()
+
+    _grouped_matches_duckdb(table, keys, AGGS, many_ranges)
 
 
 @pytest.mark.parametrize("keys", [["hc"], ["hcs"], ["hc", "i8"], ["hcs", "i32"]],
@@ -459,28 +470,12 @@ def test_aggregate_merged_by_partition_matches_duckdb(keys):
     table = table.append_column("hc", pa.array(hc, pa.int64()))
     table = table.append_column("hcs", pa.array(
         [None if v is None else f"group-key-{v % 70_001:08d}" for v in hc], pa.string()))
-    aggs = [a for a in AGGS if a[0] != "count_distinct"]
-    eng = JavaEngine(threads=2, morsel_rows=4096)
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone='UTC'")
-        eng.load("r", table)
-        con.register("r", table)
-        p = plan({"node": "aggregate", "input": {"node": "scan", "dataset": "r"},
-                  "group_by": [{"name": k, "expr": col(k)} for k in keys],
-                  "aggregates": [{"name": f"a{i}", "function": f, "args": [col(a) for a in args]}
-                                 for i, (f, args, _) in enumerate(aggs)]})
+
+    def partitioned(eng, p, out):
         assert "partitions=" in eng.explain(p), "expected the partitioned merge"
-        out = eng.run(p)
         assert out.num_rows > 40_000
-        sel = ", ".join(keys + [sql for _, _, sql in aggs])
-        theirs = con.execute(f"SELECT {sel} FROM r GROUP BY {', '.join(keys)}").fetchall()
-        assert_rows_equal(sorted(rows_of(out), key=sort_key), sorted(theirs, key=sort_key),
-                          f"aggregate {keys}")
-        del out
-    finally:
-        con.close()
-        eng.close()
+
+    _grouped_matches_duckdb(table, keys, [a for a in AGGS if a[0] != "count_distinct"], partitioned)
 
 
 def test_aggregate_of_empty_input(env):
