@@ -64,7 +64,11 @@ public final class HashAggregateExec extends ExecNode {
    * one column share its tile, as they share the evaluated chunk.
    */
   private final int[] tiledShare;
-  /** Whether workers may hand their groups off in runs once their table is large ({@link Local#flush}). */
+  /**
+   * Whether workers may hand their groups off in runs once their table is large
+   * ({@link Local#flush}) and the tables merge by partition: keys, and no count distinct (its
+   * merge would scan all its value pairs once per run).
+   */
   private final boolean flushable;
 
   public HashAggregateExec(ExecNode child, List<PhysicalExpr> groupExprs,
@@ -108,6 +112,12 @@ public final class HashAggregateExec extends ExecNode {
     }
   }
 
+  /** An empty state of aggregate {@code a}. */
+  private AggregateState newState(int a) {
+    AggregateSpec s = aggregates.get(a);
+    return AggregateState.create(s.kind(), s.arg() == null ? null : s.arg().type());
+  }
+
   /** Whether column c of b can be read a tile at a time ({@link VecReader#readRange}). */
   private static boolean tileReadable(Batch b, int c) {
     return b.dictionary(c) == null && VecReader.rangeReadable(b.column(c));
@@ -148,21 +158,17 @@ public final class HashAggregateExec extends ExecNode {
     GroupTable table = groupExprs.isEmpty() || longTable != null ? null : new GroupTable();
     final AggregateState[] states = new AggregateState[aggregates.size()];
     int[] zeros = new int[0];
-    /** Byte-key groups handed off as partitioned runs ({@link #flush}). */
+    /** Groups handed off as partitioned runs ({@link #flush}). */
     final List<Runs> flushed = new ArrayList<>();
-
-    /** Whether this worker flushes its table into runs ({@link #flushDue}). */
-    final boolean flushes;
+    /** Whether 64-bit key tables flush too ({@link #flushDue}): several threads. */
     final boolean flushLongKeys;
 
     Local(AtomicReference<PackedKeys> layout, int threads) {
       this.layout = layout;
-      this.flushes = flushable;
       this.flushLongKeys = threads > 1;
       this.packing = layout.get();
       for (int a = 0; a < states.length; a++) {
-        AggregateSpec s = aggregates.get(a);
-        states[a] = AggregateState.create(s.kind(), s.arg() == null ? null : s.arg().type());
+        states[a] = newState(a);
         if (table == null) {
           states[a].ensure(1);
         }
@@ -362,8 +368,7 @@ public final class HashAggregateExec extends ExecNode {
         longTable = new LongGroupTable();
       }
       for (int a = 0; a < states.length; a++) {
-        AggregateSpec s = aggregates.get(a);
-        states[a] = AggregateState.create(s.kind(), s.arg() == null ? null : s.arg().type());
+        states[a] = newState(a);
       }
     }
 
@@ -374,7 +379,7 @@ public final class HashAggregateExec extends ExecNode {
      * (GROUP BY l_partkey, l_suppkey, 7.5 rows per group: 380-412 -> 503-530 ms).
      */
     boolean flushDue() {
-      if (!flushes) {
+      if (!flushable) {
         return false;
       }
       if (table != null) {
@@ -448,8 +453,9 @@ public final class HashAggregateExec extends ExecNode {
     // Merging inserts every other worker's groups into the first table: start from the largest.
     locals.sort(java.util.Comparator.comparingInt(Local::groups).reversed());
     long t0 = System.nanoTime();
-    if (locals.stream().anyMatch(l -> !l.flushed.isEmpty()) || partitionedMergePays(locals, ctx)) {
-      List<Batch> out = mergePartitioned(locals, ctx);
+    boolean flushed = locals.stream().anyMatch(l -> !l.flushed.isEmpty());
+    if (flushed || partitionedMergePays(locals, ctx)) {
+      List<Batch> out = mergePartitioned(locals, flushed, ctx);
       metrics.nanos.addAndGet(System.nanoTime() - t0);
       for (Batch b : out) {
         metrics.rowsOut.addAndGet(b.count());
@@ -504,7 +510,7 @@ public final class HashAggregateExec extends ExecNode {
     return out;
   }
 
-  /** A worker's byte-key table is flushed into runs at this many groups (about 2 MB). */
+  /** A worker's table is flushed into runs at this many groups (about 2 MB). */
   static final int FLUSH_GROUPS = 1 << 15;
   /** Partition bits of flushed runs: fixed, as the first flush cannot know the final count. */
   private static final int FLUSH_BITS = 7;
@@ -518,10 +524,10 @@ public final class HashAggregateExec extends ExecNode {
    * Whether the workers' tables are merged by partition, in parallel, instead of into the
    * largest one on one thread: two or more workers with many groups to merge. Not for dense
    * 64-bit keys looked up in a window (their merge is a flat lookup in key order, already fast)
-   * nor for count distinct (its merge would scan all its value pairs once per partition).
+   * nor when not {@link #flushable}.
    */
   private boolean partitionedMergePays(List<Local> locals, ExecContext ctx) {
-    if (locals.size() < 2 || ctx.threads() < 2 || groupExprs.isEmpty()) {
+    if (!flushable || locals.size() < 2 || ctx.threads() < 2) {
       return false;
     }
     long others = 0;
@@ -530,11 +536,6 @@ public final class HashAggregateExec extends ExecNode {
     }
     if (others < PARTITIONED_MERGE_MIN_GROUPS) {
       return false;
-    }
-    for (AggregateSpec s : aggregates) {
-      if (s.kind() == AggregateKind.COUNT_DISTINCT) {
-        return false;
-      }
     }
     LongGroupTable largest = locals.get(0).longTable;
     return largest == null || !largest.hasWindow();
@@ -557,7 +558,7 @@ public final class HashAggregateExec extends ExecNode {
    * partition read straight from the unordered tables would touch nearly every cache line of
    * every worker's states once per partition.
    */
-  private List<Batch> mergePartitioned(List<Local> locals, ExecContext ctx) {
+  private List<Batch> mergePartitioned(List<Local> locals, boolean flushed, ExecContext ctx) {
     boolean byteKeys = false;
     for (Local l : locals) {
       byteKeys |= l.table != null;
@@ -572,11 +573,8 @@ public final class HashAggregateExec extends ExecNode {
     }
     // Keyed as the workers are; taken first, as the workers' tables are let go one by one.
     Local template = locals.get(0).emptyLike();
-    boolean flushedAny = false;
-    for (Local l : locals) {
-      flushedAny |= !l.flushed.isEmpty();
-    }
-    int bits = flushedAny ? FLUSH_BITS : partitionBits(locals.get(0).groups(), ctx.threads());
+    // Flushed runs are partitioned already, by a count fixed before the groups were known.
+    int bits = flushed ? FLUSH_BITS : partitionBits(locals.get(0).groups(), ctx.threads());
     int parts = 1 << bits;
     metrics.partitions.addAndGet(parts);
     Runs[] last = new Runs[locals.size()];
@@ -708,8 +706,7 @@ public final class HashAggregateExec extends ExecNode {
         }
       }
       for (int a = 0; a < states.length; a++) {
-        AggregateSpec s = aggregates.get(a);
-        states[a] = AggregateState.create(s.kind(), s.arg() == null ? null : s.arg().type());
+        states[a] = newState(a);
         states[a].ensure(n);
         states[a].merge(from[a], 0, pos, n);
       }
