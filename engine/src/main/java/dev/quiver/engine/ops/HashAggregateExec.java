@@ -160,12 +160,13 @@ public final class HashAggregateExec extends ExecNode {
     int[] zeros = new int[0];
     /** Groups handed off as partitioned runs ({@link #flush}). */
     final List<Runs> flushed = new ArrayList<>();
-    /** Whether 64-bit key tables flush too ({@link #flushDue}): several threads. */
-    final boolean flushLongKeys;
+    /** Rows aggregated while deciding whether 64-bit keys flush ({@link #flushDue}). */
+    long rowsSeen;
+    /** Whether this worker's 64-bit key table flushes: 0 undecided, 1 yes, -1 no. */
+    int longKeysFlush;
 
-    Local(AtomicReference<PackedKeys> layout, int threads) {
+    Local(AtomicReference<PackedKeys> layout) {
       this.layout = layout;
-      this.flushLongKeys = threads > 1;
       this.packing = layout.get();
       for (int a = 0; a < states.length; a++) {
         states[a] = newState(a);
@@ -185,6 +186,7 @@ public final class HashAggregateExec extends ExecNode {
       try (b) {
         int n = b.count();
         metrics.rowsIn.addAndGet(n);
+        rowsSeen += longKeysFlush == 0 ? n : 0;
         if (n == 0) {
           return;
         }
@@ -373,10 +375,13 @@ public final class HashAggregateExec extends ExecNode {
     }
 
     /**
-     * Whether the table has grown to {@link #FLUSH_GROUPS}: byte keys always; 64-bit keys (raw
-     * or packed) outside a window only when several threads merge the partitions. With one,
-     * giving up a table that would have caught a key's later rows costs more than its misses
-     * (GROUP BY l_partkey, l_suppkey, 7.5 rows per group: 380-412 -> 503-530 ms).
+     * Whether the table has grown to {@link #FLUSH_GROUPS} and flushes: byte keys always;
+     * 64-bit keys (raw or packed) outside a window once the first {@link #DECIDE_ROWS} rows
+     * showed them mostly new (at least {@link #MOSTLY_NEW} groups per row). Keys that come back
+     * are better caught by one table that keeps them than by a flushed entry each time:
+     * GROUP BY l_partkey, l_suppkey (7.5 rows per group) on one thread took 380-412 ms without
+     * flushing and 503-530 with it, while GROUP BY l_orderkey, l_linenumber (every key new)
+     * took 572-590 without and 462-475 with.
      */
     boolean flushDue() {
       if (!flushable) {
@@ -385,13 +390,18 @@ public final class HashAggregateExec extends ExecNode {
       if (table != null) {
         return table.size() >= FLUSH_GROUPS;
       }
-      return flushLongKeys && longTable != null && !longTable.hasWindow()
-          && longTable.size() >= FLUSH_GROUPS;
+      if (longTable == null || longTable.hasWindow()) {
+        return false;
+      }
+      if (longKeysFlush == 0 && rowsSeen >= DECIDE_ROWS) {
+        longKeysFlush = longTable.size() >= MOSTLY_NEW * rowsSeen ? 1 : -1;
+      }
+      return longKeysFlush > 0 && longTable.size() >= FLUSH_GROUPS;
     }
 
     /** A worker with no groups yet, keyed as this one is (packed, raw or byte keys). */
     Local emptyLike() {
-      Local l = new Local(layout, 1);
+      Local l = new Local(layout);
       l.packing = packing;
       if (table != null && l.table == null) {
         l.table = new GroupTable();
@@ -449,7 +459,7 @@ public final class HashAggregateExec extends ExecNode {
 
   private List<Batch> compute(ExecContext ctx) {
     AtomicReference<PackedKeys> layout = new AtomicReference<>(fixedPacking);
-    List<Local> locals = new ArrayList<>(Parallel.drain(child, ctx, () -> new Local(layout, ctx.threads())));
+    List<Local> locals = new ArrayList<>(Parallel.drain(child, ctx, () -> new Local(layout)));
     // Merging inserts every other worker's groups into the first table: start from the largest.
     locals.sort(java.util.Comparator.comparingInt(Local::groups).reversed());
     long t0 = System.nanoTime();
@@ -510,6 +520,10 @@ public final class HashAggregateExec extends ExecNode {
     return out;
   }
 
+  /** Rows a worker's 64-bit key table sees before it decides whether to flush. */
+  private static final long DECIDE_ROWS = 1 << 18;
+  /** Groups per row seen at which 64-bit keys are taken to be mostly new, and flush. */
+  private static final double MOSTLY_NEW = 0.95;
   /** A worker's table is flushed into runs at this many groups (about 2 MB). */
   static final int FLUSH_GROUPS = 1 << 15;
   /** Partition bits of flushed runs: fixed, as the first flush cannot know the final count. */

@@ -35,7 +35,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(LeakCheck.class)
 class PartitionedMergeTest {
-  private static final int ROWS = 200_000;
   private static final ArrowType DEC = new ArrowType.Decimal(15, 2, 128);
 
   /** Per group: count, sum(v), count(v), min(v), sum(x), count(x), max(x), sum(x^2), sum(d), max(s), min(f). */
@@ -55,49 +54,91 @@ class PartitionedMergeTest {
 
   @Test
   void everyKeyTableAndStateMatchesJavaRowByRow(EngineMemory memory) throws Exception {
-    Random rnd = new Random(23);
-    long[] pool = new long[100_000];
+    Map<String, List<Object>> t = generate(200_000, 23, false);
+    // One thread flushes byte keys only ([a, w] becomes byte keys near the end); its 64-bit
+    // keys repeat too much to flush, and one table has nothing to merge.
+    verify(memory, t, List.of(List.of("k"), List.of("a", "b"), List.of("s"), List.of("a", "w")),
+        new int[] {1, 2, 3}, new int[] {4_096, 65_536},
+        (keys, threads) -> threads > 1 || keys.contains("s") || keys.contains("w"));
+  }
+
+  /**
+   * 64-bit keys that are mostly new flush too, on any number of threads, once a worker has
+   * seen enough rows to tell (packed keys included, and converted when a worker meets a value
+   * outside its layout after flushing); keys that repeat keep one table on one thread.
+   */
+  @Test
+  void mostlyNewLongKeysFlushAndRepeatedOnesDoNot(EngineMemory memory) throws Exception {
+    Map<String, List<Object>> t = generate(600_000, 29, true);
+    verify(memory, t, List.of(List.of("k"), List.of("a", "w"), List.of("r")),
+        new int[] {1, 2}, new int[] {65_536},
+        (keys, threads) -> threads > 1 || !keys.contains("r"));
+  }
+
+  /**
+   * The test table: keys k (one wide 64-bit column with a null group), a with b or w (packed),
+   * r (repeated 64-bit), s (a string too long to pack); aggregate arguments v, x, d, f, s.
+   * {@code mostlyNew} draws k and a almost always new (2% of k from 300 hot keys), else from
+   * pools of 100K and 60K values.
+   */
+  private static Map<String, List<Object>> generate(int rows, long seed, boolean mostlyNew) {
+    Random rnd = new Random(seed);
+    long[] pool = new long[mostlyNew ? 300 : 100_000];
     for (int i = 0; i < pool.length; i++) {
       pool[i] = rnd.nextLong() % 1_000_000_000_000L; // wide and sparse: no flat window
     }
-    List<Object> k = new ArrayList<>();
-    List<Object> a = new ArrayList<>();
-    List<Object> b = new ArrayList<>();
-    List<Object> w = new ArrayList<>();
-    List<Object> s = new ArrayList<>();
-    List<Object> v = new ArrayList<>();
-    List<Object> x = new ArrayList<>();
-    List<Object> d = new ArrayList<>();
-    List<Object> f = new ArrayList<>();
-    for (int i = 0; i < ROWS; i++) {
-      k.add(i % 89 == 0 ? null : pool[rnd.nextInt(pool.length)]);
-      a.add((long) rnd.nextInt(60_000));
-      b.add(i % 97 == 0 ? null : (long) rnd.nextInt(3));
+    Map<String, List<Object>> t = new HashMap<>();
+    for (String c : List.of("k", "a", "b", "w", "r", "s", "v", "x", "d", "f")) {
+      t.put(c, new ArrayList<>());
+    }
+    for (int i = 0; i < rows; i++) {
+      long fresh = rnd.nextLong() % 1_000_000_000_000L;
+      boolean hot = !mostlyNew || rnd.nextInt(50) == 0;
+      t.get("k").add(i % 89 == 0 ? null : hot ? pool[rnd.nextInt(pool.length)] : fresh);
+      t.get("a").add((long) rnd.nextInt(mostlyNew ? 1 << 30 : 60_000));
+      t.get("b").add(i % 97 == 0 ? null : (long) rnd.nextInt(3));
       // A few values far outside the first chunk's range, all in one morsel: the worker that
       // meets them switches from packed to byte keys, the others stay packed.
-      boolean wild = i >= 190_000 && i < 190_400 && i % 17 == 0;
-      w.add(wild ? Long.MAX_VALUE - rnd.nextInt(5) : (long) rnd.nextInt(3));
+      boolean wild = i >= rows - 10_000 && i < rows - 9_600 && i % 17 == 0;
+      t.get("w").add(wild ? Long.MAX_VALUE - rnd.nextInt(5) : (long) rnd.nextInt(3));
+      t.get("r").add((long) rnd.nextInt(40_000) * 7_919);
       // Too long to pack into 64 bits: byte keys.
-      s.add(i % 83 == 0 ? null : String.format("string-key-%06d", rnd.nextInt(100_000)));
-      v.add(i % 11 == 0 ? null : (long) rnd.nextInt(2_000_001) - 1_000_000);
-      x.add(i % 13 == 0 ? null : rnd.nextGaussian() * 100);
-      d.add(i % 7 == 0 ? null : BigDecimal.valueOf(rnd.nextInt(10_000_000) - 5_000_000, 2));
-      f.add(i % 5 == 0 ? null : rnd.nextBoolean());
+      t.get("s").add(i % 83 == 0 ? null : String.format("string-key-%06d", rnd.nextInt(100_000)));
+      t.get("v").add(i % 11 == 0 ? null : (long) rnd.nextInt(2_000_001) - 1_000_000);
+      t.get("x").add(i % 13 == 0 ? null : rnd.nextGaussian() * 100);
+      t.get("d").add(i % 7 == 0 ? null : BigDecimal.valueOf(rnd.nextInt(10_000_000) - 5_000_000, 2));
+      t.get("f").add(i % 5 == 0 ? null : rnd.nextBoolean());
     }
-    Map<String, List<Object>> columns = Map.of("k", k, "a", a, "b", b, "w", w, "s", s);
+    return t;
+  }
+
+  /**
+   * Groups the table by each of {@code keySets} on every thread count and morsel size and
+   * checks every group against plain Java, and whether the merge went by partition.
+   */
+  private static void verify(EngineMemory memory, Map<String, List<Object>> t,
+      List<List<String>> keySets, int[] threadCounts, int[] morsels,
+      java.util.function.BiPredicate<List<String>, Integer> partitioned) throws Exception {
+    List<Object> v = t.get("v");
+    List<Object> x = t.get("x");
+    List<Object> d = t.get("d");
+    List<Object> s = t.get("s");
+    List<Object> f = t.get("f");
+    int rows = v.size();
     try (Catalog catalog = new Catalog(memory)) {
-      TestTables.load(catalog, "t", 8_192, new TestTables.Col("k", Types.INT64, k),
-          new TestTables.Col("a", Types.INT64, a), new TestTables.Col("b", Types.INT64, b),
-          new TestTables.Col("w", Types.INT64, w), new TestTables.Col("s", Types.UTF8, s),
+      TestTables.load(catalog, "t", 8_192, new TestTables.Col("k", Types.INT64, t.get("k")),
+          new TestTables.Col("a", Types.INT64, t.get("a")),
+          new TestTables.Col("b", Types.INT64, t.get("b")),
+          new TestTables.Col("w", Types.INT64, t.get("w")),
+          new TestTables.Col("r", Types.INT64, t.get("r")), new TestTables.Col("s", Types.UTF8, s),
           new TestTables.Col("v", Types.INT64, v), new TestTables.Col("x", Types.FLOAT64, x),
           new TestTables.Col("d", DEC, d), new TestTables.Col("f", Types.BOOL, f));
-      for (List<String> keys : List.of(List.of("k"), List.of("a", "b"), List.of("s"),
-          List.of("a", "w"))) {
+      for (List<String> keys : keySets) {
         Map<List<Object>, Want> want = new HashMap<>();
-        for (int i = 0; i < ROWS; i++) {
+        for (int i = 0; i < rows; i++) {
           List<Object> key = new ArrayList<>();
           for (String c : keys) {
-            key.add(columns.get(c).get(i));
+            key.add(t.get(c).get(i));
           }
           Want g = want.computeIfAbsent(key, unused -> new Want());
           g.n++;
@@ -128,13 +169,11 @@ class PartitionedMergeTest {
             agg("mx", "mean", col("x")), agg("hi", "max", col("x")),
             agg("vp", "var_pop", col("x")), agg("sd", "sum", col("d")),
             agg("ms", "max", col("s")), agg("mf", "min", col("f"))).build();
-        for (int threads : new int[] {1, 2, 3}) {
-          for (int morsel : new int[] {4_096, 65_536}) {
+        for (int threads : threadCounts) {
+          for (int morsel : morsels) {
             String where = keys + ", " + threads + " threads, " + morsel + "-row morsels";
-            // One thread flushes byte keys only ([a, w] becomes byte keys near the end), and
-            // has nothing to merge otherwise.
-            boolean partitioned = threads > 1 || keys.contains("s") || keys.contains("w");
-            check(catalog, memory, p, threads, morsel, keys.size(), want, where, partitioned);
+            check(catalog, memory, p, threads, morsel, keys.size(), want, where,
+                partitioned.test(keys, threads));
           }
         }
       }
