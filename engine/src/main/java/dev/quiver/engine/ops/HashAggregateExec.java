@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.FieldVector;
@@ -160,13 +161,16 @@ public final class HashAggregateExec extends ExecNode {
     int[] zeros = new int[0];
     /** Groups handed off as partitioned runs ({@link #flush}). */
     final List<Runs> flushed = new ArrayList<>();
+    /** Heap bytes of every worker's flushed runs, against {@link #runsHeapBudget}. */
+    final AtomicLong runsHeapBytes;
     /** Rows aggregated while deciding whether 64-bit keys flush ({@link #flushDue}). */
     long rowsSeen;
     /** Whether this worker's 64-bit key table flushes: 0 undecided, 1 yes, -1 no. */
     int longKeysFlush;
 
-    Local(AtomicReference<PackedKeys> layout) {
+    Local(AtomicReference<PackedKeys> layout, AtomicLong runsHeapBytes) {
       this.layout = layout;
+      this.runsHeapBytes = runsHeapBytes;
       this.packing = layout.get();
       for (int a = 0; a < states.length; a++) {
         states[a] = newState(a);
@@ -363,7 +367,15 @@ public final class HashAggregateExec extends ExecNode {
      * -> 685-704 ms, GROUP BY l_orderkey, l_linenumber (6M) 426-448 -> 259-277 ms.
      */
     void flush() {
-      flushed.add(new Runs(this, FLUSH_BITS));
+      Runs runs = new Runs(this, FLUSH_BITS);
+      long held = runsHeapBytes.addAndGet(runs.heapBytes());
+      long budget = runsHeapBudget();
+      if (held > budget) {
+        throw new OutOfMemoryError("the aggregate's groups need more than " + (budget >> 20)
+            + " MB, a third of the Java heap (" + (Runtime.getRuntime().maxMemory() >> 20)
+            + " MB)");
+      }
+      flushed.add(runs);
       if (table != null) {
         table.clear();
       } else {
@@ -401,7 +413,7 @@ public final class HashAggregateExec extends ExecNode {
 
     /** A worker with no groups yet, keyed as this one is (packed, raw or byte keys). */
     Local emptyLike() {
-      Local l = new Local(layout);
+      Local l = new Local(layout, runsHeapBytes);
       l.packing = packing;
       if (table != null && l.table == null) {
         l.table = new GroupTable();
@@ -459,7 +471,9 @@ public final class HashAggregateExec extends ExecNode {
 
   private List<Batch> compute(ExecContext ctx) {
     AtomicReference<PackedKeys> layout = new AtomicReference<>(fixedPacking);
-    List<Local> locals = new ArrayList<>(Parallel.drain(child, ctx, () -> new Local(layout)));
+    AtomicLong runsHeapBytes = new AtomicLong();
+    List<Local> locals = new ArrayList<>(
+        Parallel.drain(child, ctx, () -> new Local(layout, runsHeapBytes)));
     // Merging inserts every other worker's groups into the first table: start from the largest.
     locals.sort(java.util.Comparator.comparingInt(Local::groups).reversed());
     long t0 = System.nanoTime();
@@ -518,6 +532,17 @@ public final class HashAggregateExec extends ExecNode {
     metrics.rowsOut.addAndGet(groups);
     metrics.batchesOut.addAndGet(out.size());
     return out;
+  }
+
+  /**
+   * Heap the flushed runs of one aggregate may hold: a third of the Java heap. Flushed runs grow in
+   * steps of a megabyte, so without a bound they fill the heap to its last byte, and the
+   * OutOfMemoryError then strikes every thread that allocates (the RPC threads of a Flight
+   * server included) instead of failing this query with room left to report it. A table
+   * that is not flushed fails on its next doubling, long before that.
+   */
+  static long runsHeapBudget() {
+    return Runtime.getRuntime().maxMemory() / 3;
   }
 
   /** Rows a worker's 64-bit key table sees before it decides whether to flush. */
@@ -739,6 +764,13 @@ public final class HashAggregateExec extends ExecNode {
         }
       }
       return new Runs(n, null, -1, bytes, states, bits);
+    }
+
+    /** Approximate heap bytes of these runs: keys, hashes and offsets, and the states. */
+    long heapBytes() {
+      long n = bounds[bounds.length - 1];
+      long keys = longKeys != null ? 8 * n : keyData.length + 12 * n;
+      return keys + 4L * bounds.length + 16 * n * states.length;
     }
 
     /** Folds this run's partition {@code p} into {@code part}. */
