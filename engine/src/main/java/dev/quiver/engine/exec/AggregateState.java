@@ -963,13 +963,13 @@ public abstract class AggregateState {
       int[] offs = o.keyOffsets();
       byte[] buf = new byte[16];
       for (int p = 0; p < o.size(); p++) {
-        int len = offs[p + 1] - offs[p];
-        if (buf.length < len) {
-          buf = new byte[Math.max(len, buf.length * 2)];
-        }
         int g = (int) RowKeys.INTS.get(d, offs[p]);
         if (g < from || g - from >= n) {
           continue;
+        }
+        int len = offs[p + 1] - offs[p];
+        if (buf.length < len) {
+          buf = new byte[Math.max(len, buf.length * 2)];
         }
         System.arraycopy(d, offs[p], buf, 0, len);
         RowKeys.INTS.set(buf, 0, map[g - from]);

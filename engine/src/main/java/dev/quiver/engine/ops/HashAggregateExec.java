@@ -341,17 +341,8 @@ public final class HashAggregateExec extends ExecNode {
      * groups found so far in group-id order so their ids and aggregate states stay valid.
      */
     void toByteKeys() {
-      GroupTable bytes = new GroupTable();
       int g = longTable.size();
-      if (g > 0) {
-        int[] ids = bytes.findOrInsert(packing.toRowKeys(longTable.keys(PACKED).values, g));
-        for (int i = 0; i < g; i++) {
-          if (ids[i] != i) {
-            throw new IllegalStateException("packed group " + i + " re-encoded as group " + ids[i]);
-          }
-        }
-      }
-      table = bytes;
+      table = packedAsByteKeys(packing, longTable.keys(PACKED).values, g);
       longTable = null;
       packed = false;
       flushed.replaceAll(r -> r.toByteKeys(packing));
@@ -463,6 +454,34 @@ public final class HashAggregateExec extends ExecNode {
 
   private static final ArrowType PACKED = new ArrowType.Int(64, true);
 
+  /**
+   * A byte-key table holding the {@code n} distinct packed {@code keys} as groups 0..n-1, in
+   * order, so that group ids and the aggregate states indexed by them stay valid.
+   */
+  private static GroupTable packedAsByteKeys(PackedKeys packing, long[] keys, int n) {
+    GroupTable bytes = new GroupTable();
+    if (n > 0) {
+      int[] ids = bytes.findOrInsert(packing.toRowKeys(keys, n));
+      for (int i = 0; i < n; i++) {
+        if (ids[i] != i) {
+          throw new IllegalStateException("packed group " + i + " re-encoded as group " + ids[i]);
+        }
+      }
+    }
+    return bytes;
+  }
+
+  /** One worker met a key too long to pack: every worker goes on in byte keys, for the merge. */
+  private static void toSameKeys(List<Local> locals) {
+    if (locals.stream().anyMatch(l -> l.table != null)) {
+      for (Local l : locals) {
+        if (l.packed) {
+          l.toByteKeys();
+        }
+      }
+    }
+  }
+
   @Override
   public BatchStream open(ExecContext ctx) {
     result.computeOnce(() -> compute(ctx));
@@ -477,6 +496,7 @@ public final class HashAggregateExec extends ExecNode {
     // Merging inserts every other worker's groups into the first table: start from the largest.
     locals.sort(java.util.Comparator.comparingInt(Local::groups).reversed());
     long t0 = System.nanoTime();
+    toSameKeys(locals);
     boolean flushed = locals.stream().anyMatch(l -> !l.flushed.isEmpty());
     if (flushed || partitionedMergePays(locals, ctx)) {
       List<Batch> out = mergePartitioned(locals, flushed, ctx);
@@ -492,15 +512,6 @@ public final class HashAggregateExec extends ExecNode {
       Local other = locals.get(w);
       int og = other.groups();
       int[] map = new int[og];
-      if (target.packed != other.packed) {
-        // One worker met a string too long to pack: both continue in byte keys.
-        if (target.packed) {
-          target.toByteKeys();
-        }
-        if (other.packed) {
-          other.toByteKeys();
-        }
-      }
       if (target.longTable != null) {
         map = target.longTable.mergeFrom(other.longTable);
       } else if (target.table != null) {
@@ -598,18 +609,6 @@ public final class HashAggregateExec extends ExecNode {
    * every worker's states once per partition.
    */
   private List<Batch> mergePartitioned(List<Local> locals, boolean flushed, ExecContext ctx) {
-    boolean byteKeys = false;
-    for (Local l : locals) {
-      byteKeys |= l.table != null;
-    }
-    if (byteKeys) {
-      // A worker met a key too long to pack: all continue in byte keys.
-      for (Local l : locals) {
-        if (l.packed) {
-          l.toByteKeys();
-        }
-      }
-    }
     // Keyed as the workers are; taken first, as the workers' tables are let go one by one.
     Local template = locals.get(0).emptyLike();
     // Flushed runs are partitioned already, by a count fixed before the groups were known.
@@ -754,16 +753,7 @@ public final class HashAggregateExec extends ExecNode {
     /** These packed keys' runs as byte keys (partitioned again: the hash is another). */
     Runs toByteKeys(PackedKeys packing) {
       int n = bounds[bounds.length - 1];
-      GroupTable bytes = new GroupTable();
-      if (n > 0) {
-        int[] ids = bytes.findOrInsert(packing.toRowKeys(longKeys, n));
-        for (int i = 0; i < n; i++) {
-          if (ids[i] != i) {
-            throw new IllegalStateException("packed group " + i + " re-encoded as group " + ids[i]);
-          }
-        }
-      }
-      return new Runs(n, null, -1, bytes, states, bits);
+      return new Runs(n, null, -1, packedAsByteKeys(packing, longKeys, n), states, bits);
     }
 
     /** Approximate heap bytes of these runs: keys, hashes and offsets, and the states. */
