@@ -34,6 +34,30 @@ from .errors import DatasetNotFound, PlanError
 
 __all__ = ["RemoteEngine"]
 
+# Each batch sent travels as one gRPC message, and a server refuses messages over its
+# --max-message-size (health's "max_message_bytes"). Larger batches are sent as zero-copy
+# slices of at most this many bytes, or a quarter of the server's limit if that is less.
+MESSAGE_TARGET_BYTES = 16 << 20
+
+
+def message_sized(batches: Iterator[pa.RecordBatch], target: int) -> Iterator[pa.RecordBatch]:
+    """``batches``, each larger than ``target`` bytes cut into row slices (no copy).
+
+    >>> b = pa.record_batch({"x": pa.array(range(1000), pa.int64())})
+    >>> [s.num_rows for s in message_sized(iter([b]), 2_000)]
+    [250, 250, 250, 250]
+    """
+    for batch in batches:
+        # Rows first: PyArrow 26's nbytes crashes on an empty union column.
+        if batch.num_rows <= 1 or batch.nbytes <= target:
+            yield batch
+            continue
+        size = batch.nbytes
+        pieces = -(-size // target)
+        step = -(-batch.num_rows // pieces)
+        for start in range(0, batch.num_rows, step):
+            yield batch.slice(start, step)
+
 
 class RemoteEngine(Engine):
     """An engine behind a Quiver Flight server. Create with :func:`quiver.connect`."""
@@ -62,6 +86,7 @@ class RemoteEngine(Engine):
         headers = [(b"authorization", b"Bearer " + token.encode())] if token else []
         self._options = fl.FlightCallOptions(headers=headers, timeout=timeout)
         self._stream_options = fl.FlightCallOptions(headers=headers)
+        self._message_limit: int | None = None
 
     def __repr__(self) -> str:
         return f"<quiver.RemoteEngine {self.uri}>"
@@ -83,7 +108,9 @@ class RemoteEngine(Engine):
         try:
             writer, meta = self._client.do_put(desc, reader.schema, self._stream_options)
             try:
-                for batch in _progress.track_batches(iter(reader), f"put {name}"):
+                for batch in message_sized(
+                        _progress.track_batches(iter(reader), f"put {name}"),
+                        self._message_target()):
                     writer.write_batch(batch)
                 writer.done_writing()
                 _drain_metadata(meta)
@@ -148,6 +175,13 @@ class RemoteEngine(Engine):
     def health(self) -> dict:
         return self._action_json("health")
 
+    def _message_target(self) -> int:
+        """Bytes per uploaded batch: under the server's message limit, asked once."""
+        if self._message_limit is None:
+            self._message_limit = int(self.health().get("max_message_bytes", 0))
+        limit = self._message_limit
+        return min(MESSAGE_TARGET_BYTES, limit // 4) if limit > 0 else MESSAGE_TARGET_BYTES
+
     def _action_json(self, action: str, body: bytes = b"") -> dict:
         try:
             results = list(self._client.do_action(fl.Action(action, body), self._options))
@@ -181,6 +215,7 @@ class RemoteEngine(Engine):
     def _exchange(self, command: str, reader: pa.RecordBatchReader, desc: str
                   ) -> pa.RecordBatchReader:
         """Streams ``reader`` to the server while results stream back (DoExchange)."""
+        target = self._message_target()
         try:
             writer, result = self._client.do_exchange(
                 fl.FlightDescriptor.for_command(command), self._stream_options)
@@ -191,7 +226,7 @@ class RemoteEngine(Engine):
         def feed() -> None:
             try:
                 writer.begin(reader.schema)
-                for batch in reader:
+                for batch in message_sized(iter(reader), target):
                     writer.write_batch(batch)
                 writer.done_writing()
             except BaseException as e:  # noqa: BLE001 - surfaced by the reading side

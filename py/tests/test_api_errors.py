@@ -110,6 +110,28 @@ def test_memory_limit_error_remote(remote_engine):  # noqa: F811 - needs the ser
         server.stop()
 
 
+def test_remote_uploads_slice_batches_over_the_servers_message_limit(remote_engine):  # noqa: F811
+    # One 1M-row batch is ~14 MB, over this server's 1 MB message limit: put and DoExchange
+    # send it as zero-copy slices of at most a quarter of the limit instead of failing.
+    server = start_server("--max-message-size", "1m")
+    try:
+        eng = qv.connect(server.uri)
+        assert eng.health()["max_message_bytes"] == 1 << 20
+        n = 1_000_000
+        t = pa.table({"x": pa.array(range(n), pa.int64()),
+                      "s": pa.array([f"v{i % 977}" for i in range(n)])})
+        assert t.column("x").num_chunks == 1 and t.nbytes > 12 << 20
+        eng.put("big", t)
+        assert eng.info("big").num_rows == n
+        assert eng.get("big").to_arrow().equals(t)
+        identity = {"version": 1, "plan": {"node": "input", "name": "input"}}
+        reader = pa.RecordBatchReader.from_batches(t.schema, t.to_batches())
+        assert eng._execute(identity, {"input": reader}).read_all().equals(t)
+        eng.close()
+    finally:
+        server.stop()
+
+
 def test_server_error_when_unreachable_or_unauthorized(remote_engine):  # noqa: F811
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

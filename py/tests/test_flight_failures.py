@@ -172,17 +172,33 @@ def test_slow_reader_gets_backpressure_not_a_buffered_dataset(srv, c):
     wait_idle(c, idle_bytes(c))
 
 
+def access_lines(server: ServerProcess, needle: str) -> list[str]:
+    return [ln for ln in server.log().splitlines() if "quiver.access" in ln and needle in ln]
+
+
+def wait_access_lines(server: ServerProcess, needle: str, count: int) -> list[str]:
+    deadline = time.monotonic() + 10
+    while len(access_lines(server, needle)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return access_lines(server, needle)
+
+
 def test_client_cancel_mid_doget_frees_everything(srv, c):
     baseline = idle_bytes(c)
+    cancelled = len(access_lines(srv, "method=DO_GET target=big"))
     reader = c.do_get(flight.Ticket(b"big"))
     reader.read_chunk()
     reader.cancel()
     wait_idle(c, baseline)
     assert action_json(c, "health")["status"] == "serving"
+    # The transport ended the call, and it still has its access line.
+    lines = wait_access_lines(srv, "method=DO_GET target=big", cancelled + 1)
+    assert len(lines) == cancelled + 1 and "status=CANCELLED" in lines[-1], lines
 
 
 def test_deadline_is_honoured(srv, c):
     baseline = idle_bytes(c)
+    before = len(access_lines(srv, "method=DO_GET target=big"))
     # Generous enough that the first batch arrives in time on a loaded machine.
     options = flight.FlightCallOptions(timeout=2.0)
     reader = c.do_get(flight.Ticket(b"big"), options)
@@ -191,6 +207,8 @@ def test_deadline_is_honoured(srv, c):
     with pytest.raises((flight.FlightTimedOutError, flight.FlightCancelledError)):
         reader.read_all()
     wait_idle(c, baseline)
+    lines = wait_access_lines(srv, "method=DO_GET target=big", before + 1)
+    assert len(lines) == before + 1 and "status=DEADLINE_EXCEEDED" in lines[-1], lines
 
 
 def run_and_die(srv, body: str) -> None:
@@ -379,3 +397,38 @@ def test_inbound_message_size_limit_is_enforced():
         wait_idle(c, baseline)
         assert action_json(c, "health")["status"] == "serving"
         c.close()
+        # gRPC ended the call itself, so the handler's close never reached Flight's middleware;
+        # the call still gets its access line.
+        lines = wait_access_lines(s, "method=DO_PUT target=too_large_batch", 1)
+        assert len(lines) == 1 and "status=CANCELLED" in lines[0], lines
+
+
+def test_a_message_larger_than_nettys_direct_memory_fails_its_call_not_the_connection():
+    # gRPC holds a whole inbound message in Netty's direct memory (by default -Xmx) before the
+    # call sees it. With the size limit above that memory, a 192 MB message made Netty's
+    # allocation fail on the event loop and the connection was torn down (GOAWAY,
+    # UNAVAILABLE). The default limit now follows that memory, so gRPC refuses the message
+    # itself and the same connection goes on.
+    with ServerProcess.start(jvm_args=("-Xmx160m",)) as s:
+        assert "max message 40 MB" in s.log()
+        c = s.client()
+        n = 12_000_000
+        huge = pa.table({"k": np.arange(n, dtype=np.int64), "x": np.ones(n)})  # one batch
+        with pytest.raises(pa.ArrowException, match="RESOURCE_EXHAUSTED|exceeds maximum"):
+            w, _ = c.do_put(flight.FlightDescriptor.for_path("huge"), huge.schema)
+            w.write_table(huge)
+            w.close()
+        assert action_json(c, "health")["status"] == "serving"  # the same connection
+        put(c, "fits", huge.slice(0, 1_000_000))
+        assert c.do_get(flight.Ticket(b"fits")).read_all().equals(huge.slice(0, 1_000_000))
+        assert "huge" not in action_json(c, "stats")["datasets"]
+        c.close()
+
+
+def test_a_max_message_size_the_jvm_cannot_buffer_is_refused_at_start():
+    proc = subprocess.run(
+        [java_exe(), "-Xmx160m", "-jar", str(server_jar()), "--port", "0",
+         "--max-message-size", "256m"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "--max-message-size 256 MB" in proc.stderr and "160 MB" in proc.stderr, proc.stderr
+    assert "MaxDirectMemorySize" in proc.stderr and "Exception" not in proc.stderr

@@ -2,6 +2,7 @@ package dev.quiver.server;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.arrow.flight.CallHeaders;
 import org.apache.arrow.flight.CallInfo;
@@ -43,6 +44,8 @@ public final class CallTracker implements FlightServerMiddleware {
   private volatile String compression = "";
   private final List<AutoCloseable> deferred = new ArrayList<>();
   private boolean callClosed;
+  /** The access line is written once: by the handler's close, or when the transport ended it. */
+  private final AtomicBoolean logged = new AtomicBoolean();
 
   /**
    * Set by {@link DecodeFailureInterceptor} before the handler runs (Flight's middleware adapter
@@ -150,15 +153,40 @@ public final class CallTracker implements FlightServerMiddleware {
       deferred.clear();
     }
     release(now);
-    long ms = (System.nanoTime() - startNanos) / 1_000_000;
     if (status.code() == FlightStatusCode.OK) {
-      LOG.info("method={} target={} rows={} bytes={} ms={} status=OK{}", method, target,
-          rows.sum(), bytes.sum(), ms, compression);
+      logOnce("OK", null);
     } else {
-      String desc = status.description();
+      logOnce(status.code().name(), status.description());
+    }
+  }
+
+  /**
+   * The transport ended the call before the handler answered: a client cancel or disconnect, a
+   * deadline, or a message gRPC refused (over {@code --max-message-size}). The handler's own
+   * close is dropped then (see {@link DecodeFailureInterceptor}), so Flight never reports the
+   * call complete; this writes its access line instead.
+   */
+  void endedByTransport(boolean deadlineExpired) {
+    if (deadlineExpired) {
+      logOnce("DEADLINE_EXCEEDED", "the call's deadline passed");
+    } else {
+      logOnce("CANCELLED", "ended by the transport: client cancel or disconnect, or a message "
+          + "gRPC refused (over --max-message-size)");
+    }
+  }
+
+  private void logOnce(String status, String description) {
+    if (!logged.compareAndSet(false, true)) {
+      return;
+    }
+    long ms = (System.nanoTime() - startNanos) / 1_000_000;
+    if (description == null) {
+      LOG.info("method={} target={} rows={} bytes={} ms={} status={}{}", method, target,
+          rows.sum(), bytes.sum(), ms, status, compression);
+    } else {
       LOG.info("method={} target={} rows={} bytes={} ms={} status={} error=\"{}\"", method,
-          target, rows.sum(), bytes.sum(), ms, status.code(),
-          desc == null ? "" : desc.replace('"', '\'').replace('\n', ' '));
+          target, rows.sum(), bytes.sum(), ms, status,
+          description.replace('"', '\'').replace('\n', ' '));
     }
   }
 

@@ -56,7 +56,9 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
     FlightStreams.InputState input = new FlightStreams.InputState();
     CallLifetime lifetime = new CallLifetime(releaser);
     var middleware = ServerInterceptorAdapter.SERVER_MIDDLEWARE_KEY.get();
-    if (middleware != null && middleware.get(CallTracker.KEY) instanceof CallTracker tracker) {
+    CallTracker tracker = middleware != null
+        && middleware.get(CallTracker.KEY) instanceof CallTracker t ? t : null;
+    if (tracker != null) {
       tracker.lifetime(lifetime);
     }
     Context context = Context.current().withValue(FlightStreams.INPUT_STATE, input)
@@ -139,6 +141,13 @@ final class DecodeFailureInterceptor implements ServerInterceptor {
           }
         } finally {
           lifetime.streamClosed();
+          if (tracker != null) {
+            // A client ends its call at its own deadline, just before the server's copy of it
+            // (taken when the headers arrived) expires.
+            io.grpc.Deadline deadline = Context.current().getDeadline();
+            tracker.endedByTransport(deadline != null
+                && deadline.timeRemaining(java.util.concurrent.TimeUnit.MILLISECONDS) < 100);
+          }
         }
       }
 

@@ -74,9 +74,10 @@ public final class Main implements Callable<Integer> {
           + "several [QUIVER_PARTITION_SIZE] (default: ${DEFAULT-VALUE}).")
   String partitionSize;
 
-  @Option(names = "--max-message-size", defaultValue = "${env:QUIVER_MAX_MESSAGE_SIZE:-256m}",
-      description = "Largest inbound gRPC message (one FlightData) [QUIVER_MAX_MESSAGE_SIZE] "
-          + "(default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-message-size", defaultValue = "${env:QUIVER_MAX_MESSAGE_SIZE:-auto}",
+      description = "Largest inbound gRPC message (one FlightData), at most half of Netty's "
+          + "direct memory (-XX:MaxDirectMemorySize, by default -Xmx); auto for 256m or a "
+          + "quarter of that memory if less [QUIVER_MAX_MESSAGE_SIZE] (default: ${DEFAULT-VALUE}).")
   String maxMessageSize;
 
   @Option(names = "--flow-window", defaultValue = "${env:QUIVER_FLOW_WINDOW:-0}",
@@ -174,7 +175,8 @@ public final class Main implements Callable<Integer> {
     configureLogging();
     ServerConfig config = new ServerConfig(host, port, tlsCert, tlsKey, tlsClientCa,
         readTokens(), readUsers(), insecure, parseSize(partitionSize, "--partition-size"),
-        toInt(parseSize(maxMessageSize, "--max-message-size"), "--max-message-size"),
+        "auto".equals(maxMessageSize) ? ServerConfig.defaultMaxMessageBytes()
+            : toInt(parseSize(maxMessageSize, "--max-message-size"), "--max-message-size"),
         toInt(parseSize(flowWindow, "--flow-window"), "--flow-window"),
         toInt(parseSize(backpressureSize, "--backpressure-size"), "--backpressure-size"),
         Duration.ofMillis((long) (drainTimeout * 1000)));

@@ -58,6 +58,8 @@ public final class QuiverProducer implements FlightProducer {
   private final BufferAllocator transport;
   private final ExecutorService streamPool;
   private final long partitionBytes;
+  /** Reported by health so that clients size their uploads' batches under it. */
+  private final int maxMessageBytes;
   private final AtomicInteger activeStreams = new AtomicInteger();
   /** Trackers of running streams, for the stats action's per-stream progress. */
   private final java.util.Set<CallTracker> running =
@@ -73,7 +75,9 @@ public final class QuiverProducer implements FlightProducer {
    * @param partitionBytes target size of one FlightInfo endpoint; larger datasets get several
    */
   public QuiverProducer(EngineMemory memory, Catalog catalog, PlanExecutor executor,
-      BufferAllocator transport, ExecutorService streamPool, long partitionBytes) {
+      BufferAllocator transport, ExecutorService streamPool, long partitionBytes,
+      int maxMessageBytes) {
+    this.maxMessageBytes = maxMessageBytes;
     this.memory = memory;
     this.catalog = catalog;
     this.executor = executor;
@@ -432,7 +436,7 @@ public final class QuiverProducer implements FlightProducer {
     listener.onNext(new ActionType(ACTION_STATS,
         "Memory, datasets and active streams as JSON."));
     listener.onNext(new ActionType(ACTION_HEALTH,
-        "{\"status\": \"serving\"|\"draining\"} as JSON."));
+        "{\"status\": \"serving\"|\"draining\", \"max_message_bytes\": N, ...} as JSON."));
     listener.onCompleted();
   }
 
@@ -457,6 +461,7 @@ public final class QuiverProducer implements FlightProducer {
           out.put("datasets", catalog.size());
           out.put("active_streams", activeStreams.get());
           out.put("uptime_ms", (System.nanoTime() - startNanos) / 1_000_000);
+          out.put("max_message_bytes", maxMessageBytes);
         }
         default -> throw new IllegalArgumentException("unknown action '" + action.getType()
             + "'; available: drop, stats, health");

@@ -73,7 +73,7 @@ public final class QuiverServer implements AutoCloseable {
     ExecutorService callbacks = Executors.newCachedThreadPool(daemonThreads("quiver-grpc-"));
     try {
       QuiverProducer producer = new QuiverProducer(memory, catalog, executor, transport, pool,
-          config.partitionBytes());
+          config.partitionBytes(), config.maxMessageBytes());
       Location bind = config.tlsEnabled()
           ? Location.forGrpcTls(config.host(), config.port())
           : Location.forGrpcInsecure(config.host(), config.port());
@@ -113,8 +113,9 @@ public final class QuiverServer implements AutoCloseable {
       Location actual = config.tlsEnabled()
           ? Location.forGrpcTls(config.host(), server.getPort())
           : Location.forGrpcInsecure(config.host(), server.getPort());
-      LOG.info("serving {} (tls={}, auth={}, datasets={})", actual.getUri(),
-          config.tlsEnabled(), config.authEnabled(), catalog.size());
+      LOG.info("serving {} (tls={}, auth={}, datasets={}, max message {} MB)", actual.getUri(),
+          config.tlsEnabled(), config.authEnabled(), catalog.size(),
+          config.maxMessageBytes() >> 20);
       return new QuiverServer(server, producer, transport, pool, callbacks, List.of(boss, workers),
           actual, config.drainTimeout());
     } catch (IOException | RuntimeException e) {

@@ -31,14 +31,37 @@ public record ServerConfig(
     Duration drainTimeout) {
 
   public static final long DEFAULT_PARTITION_BYTES = 64L << 20;
+  /** The largest default inbound message, where Netty's direct memory allows it. */
   public static final int DEFAULT_MAX_MESSAGE_BYTES = 256 << 20;
   public static final int DEFAULT_BACKPRESSURE_BYTES = 8 << 20;
 
   /** Loopback, no auth, no TLS: for tests and embedding. */
   public static ServerConfig loopback(int port) {
     return new ServerConfig("127.0.0.1", port, null, null, null, List.of(), Map.of(), false,
-        DEFAULT_PARTITION_BYTES, DEFAULT_MAX_MESSAGE_BYTES, 0, DEFAULT_BACKPRESSURE_BYTES,
+        DEFAULT_PARTITION_BYTES, defaultMaxMessageBytes(), 0, DEFAULT_BACKPRESSURE_BYTES,
         Duration.ofSeconds(30));
+  }
+
+  /**
+   * Netty's direct memory limit in this JVM: {@code -XX:MaxDirectMemorySize}, by default the
+   * heap's {@code -Xmx} (or {@code -Dio.netty.maxDirectMemory}).
+   */
+  public static long nettyDirectMemory() {
+    long max = io.netty.util.internal.PlatformDependent.maxDirectMemory();
+    return max > 0 ? max : Long.MAX_VALUE;
+  }
+
+  /**
+   * {@link #DEFAULT_MAX_MESSAGE_BYTES}, or a quarter of Netty's direct memory if that is less.
+   *
+   * <p>gRPC holds a whole inbound message in Netty's direct memory before the call sees it. A
+   * message larger than that memory does not fail its call: Netty's allocation fails on the
+   * connection's event loop and the connection is torn down (HTTP/2 GOAWAY), every call on it
+   * with it. A quarter leaves room for two uploads at the limit at once; a message over the
+   * limit is refused by gRPC alone with {@code RESOURCE_EXHAUSTED} before any of it is kept.
+   */
+  public static int defaultMaxMessageBytes() {
+    return (int) Math.min(DEFAULT_MAX_MESSAGE_BYTES, nettyDirectMemory() / 4);
   }
 
   public ServerConfig withPartitionBytes(long bytes) {
@@ -91,6 +114,14 @@ public record ServerConfig(
     if (partitionBytes <= 0 || maxMessageBytes <= 0 || backpressureBytes <= 0
         || flowWindowBytes < 0) {
       throw new IllegalArgumentException("sizes must be positive");
+    }
+    long direct = nettyDirectMemory();
+    if (maxMessageBytes > direct / 2) {
+      throw new IllegalArgumentException("--max-message-size " + (maxMessageBytes >> 20)
+          + " MB is more than this JVM can buffer: gRPC holds a whole inbound message in "
+          + "Netty's direct memory, which is " + (direct >> 20) + " MB here (-XX:MaxDirectMemorySize, "
+          + "by default the -Xmx heap size); give at most half of it (" + (direct >> 21)
+          + " MB), or raise -XX:MaxDirectMemorySize");
     }
     boolean loopback;
     try {
