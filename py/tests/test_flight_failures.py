@@ -157,6 +157,73 @@ def test_an_exhausted_java_heap_is_resource_exhausted_and_the_server_goes_on():
         c.close()
 
 
+def test_concurrent_queries_that_exhaust_the_heap_each_get_an_answer():
+    # Five heap-hungry plans at once on a 160 MB heap (hash joins both ways round, a sort, a
+    # distinct, a string-keyed aggregate, over 6M rows): each call ends, with its rows or with
+    # RESOURCE_EXHAUSTED naming the heap, none hangs, and everything is released. A heap filled
+    # to its last byte once struck gRPC's own threads and left a call without an answer.
+    with ServerProcess.start(jvm_args=("-Xmx160m",)) as s:
+        c = s.client()
+        n = 6_000_000
+        keys = np.arange(n, dtype=np.int64) * 1000
+        put(c, "wide", pa.table({"k": keys, "x": np.ones(n),
+                                 "s": pa.array(np.arange(n).astype(str))}), chunk=1_000_000)
+        put(c, "wide2", pa.table({"k2": keys, "y": np.ones(n)}), chunk=1_000_000)
+        baseline = idle_bytes(c)
+        col = lambda name: {"expr": "column", "name": name}  # noqa: E731
+        scan, scan2 = {"node": "scan", "dataset": "wide"}, {"node": "scan", "dataset": "wide2"}
+        plans = {
+            "join": {"node": "join", "type": "inner", "left": scan, "right": scan2,
+                     "left_keys": ["k"], "right_keys": ["k2"]},
+            "left_join": {"node": "join", "type": "left", "left": scan2, "right": scan,
+                          "left_keys": ["k2"], "right_keys": ["k"]},
+            "sort": {"node": "sort", "input": scan, "keys": [{"expr": col("k"), "order": "desc"}]},
+            "distinct": {"node": "distinct", "input": {"node": "project", "input": scan,
+                                                       "columns": [{"name": "k",
+                                                                    "expr": col("k")}]}},
+            "by_string": {"node": "aggregate", "input": scan,
+                          "group_by": [{"name": "s", "expr": col("s")}],
+                          "aggregates": [{"name": "c", "function": "count", "args": []}]},
+        }
+        outcomes: dict[str, object] = {}
+
+        def run(name: str) -> None:
+            client = s.client()
+            try:
+                doc = json.dumps({"version": 1, "plan": plans[name]}).encode()
+                info = client.get_flight_info(flight.FlightDescriptor.for_command(doc))
+                outcomes[name] = client.do_get(info.endpoints[0].ticket).read_all().num_rows
+            except pa.ArrowException as e:
+                outcomes[name] = str(e)
+            finally:
+                client.close()
+
+        threads = [threading.Thread(target=run, args=(name,), daemon=True) for name in plans]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads), f"calls without an answer: {outcomes}"
+        for name, outcome in outcomes.items():
+            if isinstance(outcome, int):
+                assert outcome == n, (name, outcome)
+            else:
+                # The one exception: the error can strike gRPC's own thread while it decodes the
+                # request, before Quiver sees the call; gRPC answers that itself (about 1 call
+                # in 30 here). docs/server.md lists it.
+                assert ("RESOURCE_EXHAUSTED" in outcome and "Java heap" in outcome) or (
+                    "Application error processing RPC" in outcome), (name, outcome)
+        assert any(isinstance(o, str) for o in outcomes.values()), outcomes  # the heap did run out
+        wait_idle(c, baseline)
+        assert action_json(c, "health")["status"] == "serving"
+        count = json.dumps({"version": 1, "plan": {
+            "node": "aggregate", "input": scan, "group_by": [],
+            "aggregates": [{"name": "n", "function": "count", "args": []}]}}).encode()
+        info = c.get_flight_info(flight.FlightDescriptor.for_command(count))
+        assert c.do_get(info.endpoints[0].ticket).read_all()["n"][0].as_py() == n
+        c.close()
+
+
 # ---- cancellation, disconnects, deadlines, backpressure ----------------------------------------
 
 def test_slow_reader_gets_backpressure_not_a_buffered_dataset(srv, c):

@@ -325,11 +325,20 @@ public final class BatchSender {
     }
   }
 
-  /** Ends the call with the Flight status for {@code failure}. */
+  /**
+   * Ends the call with the Flight status for {@code failure}; on a full Java heap it waits for
+   * room to build that status (see {@link FullHeap}).
+   */
   public void fail(Throwable failure) {
-    if (!finished) {
-      finished = true;
-      listener.error(FlightErrors.toFlight(failure));
+    long since = System.nanoTime();
+    long pause = 5;
+    while (!finished) {
+      try {
+        listener.error(FlightErrors.toFlight(failure));
+        finished = true;
+      } catch (OutOfMemoryError full) {
+        pause = FullHeap.pause(full, since, pause);
+      }
     }
   }
 

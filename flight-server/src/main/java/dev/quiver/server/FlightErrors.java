@@ -83,7 +83,11 @@ public final class FlightErrors {
     while ((e instanceof java.util.concurrent.ExecutionException
         || e instanceof java.util.concurrent.CompletionException
         || e instanceof dev.quiver.engine.exec.QueryCancelled // stopped by another's failure
-        || (e.getClass() == RuntimeException.class && e.getCause() != null))
+        || (e.getClass() == RuntimeException.class && e.getCause() != null)
+        // try-with-resources adds a failed close to the body's failure as suppressed; when both
+        // are the JVM's one preallocated OutOfMemoryError (thrown once the heap is too full to
+        // build another), Java refuses the self-suppression with this, the error as its cause.
+        || (e instanceof IllegalArgumentException && e.getCause() instanceof OutOfMemoryError))
         && e.getCause() != null && e.getCause() != e) {
       e = e.getCause();
     }

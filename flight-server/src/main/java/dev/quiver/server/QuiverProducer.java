@@ -227,14 +227,45 @@ public final class QuiverProducer implements FlightProducer {
         } catch (Throwable e) {
           sender.fail(e);
         } finally {
-          streamEnded(tracker);
-          closeAfterCall(tracker, afterCall);
+          endStream(tracker, afterCall);
         }
       });
     } catch (RuntimeException rejected) {
       streamEnded(tracker);
       listener.error(CallStatus.UNAVAILABLE.withDescription("server is shutting down")
           .toRuntimeException());
+    }
+  }
+
+  /**
+   * Ends a stream's bookkeeping and hands its resources over for release; on a full Java heap it
+   * waits for room (see {@link FullHeap}): skipping this would leak the call's allocators.
+   */
+  private void endStream(CallTracker tracker, List<AutoCloseable> afterCall) {
+    streamEnded(tracker);
+    long since = System.nanoTime();
+    long pause = 5;
+    while (true) {
+      try {
+        closeAfterCall(tracker, afterCall);
+        return;
+      } catch (OutOfMemoryError full) {
+        pause = FullHeap.pause(full, since, pause);
+      }
+    }
+  }
+
+  /** Ends an upload with the status for {@code failure}, waiting out a full heap. */
+  private static void failPut(StreamListener<PutResult> ackStream, Throwable failure) {
+    long since = System.nanoTime();
+    long pause = 5;
+    while (true) {
+      try {
+        ackStream.onError(FlightErrors.toFlight(failure));
+        return;
+      } catch (OutOfMemoryError full) {
+        pause = FullHeap.pause(full, since, pause);
+      }
     }
   }
 
@@ -360,7 +391,7 @@ public final class QuiverProducer implements FlightProducer {
         }
         ackStream.onCompleted();
       } catch (Throwable e) {
-        ackStream.onError(FlightErrors.toFlight(e));
+        failPut(ackStream, e);
       } finally {
         streamEnded(tracker);
       }
@@ -408,8 +439,7 @@ public final class QuiverProducer implements FlightProducer {
     } catch (Throwable e) {
       sender.fail(e);
     } finally {
-      streamEnded(tracker);
-      closeAfterCall(tracker, afterCall);
+      endStream(tracker, afterCall);
     }
   }
 

@@ -398,7 +398,12 @@ public final class Take {
         b.close();
       }
     }
-    return Batch.owning(schema, out, total, 0);
+    try {
+      return Batch.owning(schema, out, total, 0);
+    } catch (RuntimeException | Error e) {
+      closeAll(out); // a full Java heap can fail even this small allocation
+      throw e;
+    }
   }
 
   private static void allocate(FieldVector dst, FieldVector src, int[] rows, int n) {

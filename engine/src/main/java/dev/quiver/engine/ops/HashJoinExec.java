@@ -183,15 +183,31 @@ public final class HashJoinExec extends ExecNode {
       List<BuildCollector> parts = Parallel.drain(right, ctx,
           () -> new BuildCollector(rs, ctx.allocator()));
       List<Batch> all = new ArrayList<>();
-      for (BuildCollector c : parts) {
-        all.addAll(c.batches);
-        c.batches.clear();
-      }
-      Batch b = all.isEmpty() ? emptyBatch(rs, ctx) : adjacentRanges(all, rs);
+      Batch b;
+      BuildParts spread = null;
       // Long-backed keys that proved too wide to pack over the parts stay too wide concatenated.
       boolean tryIndex = longKeys();
-      if (b == null && tryIndex && BuildParts.supports(all)) {
-        BuildParts spread = new BuildParts(all);
+      try {
+        for (BuildCollector c : parts) {
+          all.addAll(c.batches);
+          c.batches.clear();
+        }
+        b = all.isEmpty() ? emptyBatch(rs, ctx) : adjacentRanges(all, rs);
+        if (b == null && tryIndex && BuildParts.supports(all)) {
+          spread = new BuildParts(all);
+        }
+      } catch (RuntimeException | Error e) {
+        // Until a batch or BuildParts owns them (an OutOfMemoryError sizing the parts' index,
+        // say), the collected batches are this method's to close.
+        for (Batch p : all) {
+          p.close();
+        }
+        for (BuildCollector c : parts) {
+          c.close();
+        }
+        throw e;
+      }
+      if (spread != null) {
         Build indexed;
         try {
           indexed = longBuild(spread.parts(), spread.count(), null, spread);

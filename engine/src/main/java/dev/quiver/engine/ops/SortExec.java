@@ -208,12 +208,8 @@ public final class SortExec extends ExecNode {
   private List<Batch> compute(ExecContext ctx) {
     List<Collector> parts = Parallel.drain(child, ctx, () -> new Collector(schema(), ctx.allocator()));
     long t0 = System.nanoTime();
-    Positioned all = new Positioned();
-    for (Collector c : parts) {
-      c.rows.moveTo(all);
-    }
-    List<Batch> out = sortAndSlice(all, keys, Long.MAX_VALUE, schema(), ctx.allocator(), OUTPUT_ROWS)
-        .batches();
+    List<Batch> out = sortAndSlice(gather(parts, c -> c.rows), keys, Long.MAX_VALUE, schema(), ctx.allocator(),
+        OUTPUT_ROWS).batches();
     long rows = 0;
     for (Batch b : out) {
       rows += b.count();
@@ -225,7 +221,29 @@ public final class SortExec extends ExecNode {
   }
 
   /**
-   * Concatenates dense batches (taking ownership; {@code in} is left empty), sorts their rows by
+   * The workers' batches in one {@link Positioned}, which {@link #sortAndSlice} takes over. On a
+   * failure (an OutOfMemoryError growing a list) every batch is closed, wherever it was.
+   */
+  static <S extends Parallel.Sink> Positioned gather(List<S> parts,
+      java.util.function.Function<S, Positioned> rowsOf) {
+    Positioned all = new Positioned();
+    try {
+      for (S part : parts) {
+        rowsOf.apply(part).moveTo(all);
+      }
+      return all;
+    } catch (RuntimeException | Error e) {
+      all.clear();
+      for (S part : parts) {
+        part.close();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Concatenates dense batches (taking ownership; {@code in} is left empty, and its batches are
+   * closed if this fails, as when the Java heap cannot hold the sort's arrays), sorts their rows by
    * the keys, ties by input position, and returns the first {@code limit} rows in order, in
    * batches of at most {@code chunk} rows numbered 0, 1, ..., with their positions.
    */
@@ -236,13 +254,20 @@ public final class SortExec extends ExecNode {
     if (in.batches.isEmpty()) {
       return new Sliced(out, outPositions);
     }
-    long[] pos = new long[(int) in.rows];
-    int at = 0;
-    for (long[] p : in.positions) {
-      System.arraycopy(p, 0, pos, at, p.length);
-      at += p.length;
+    long[] pos;
+    List<Batch> batches;
+    try {
+      pos = new long[(int) in.rows];
+      int at = 0;
+      for (long[] p : in.positions) {
+        System.arraycopy(p, 0, pos, at, p.length);
+        at += p.length;
+      }
+      batches = new ArrayList<>(in.batches);
+    } catch (RuntimeException | Error e) {
+      in.clear();
+      throw e;
     }
-    List<Batch> batches = new ArrayList<>(in.batches);
     in.batches.clear();
     in.positions.clear();
     in.rows = 0;

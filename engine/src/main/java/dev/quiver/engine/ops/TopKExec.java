@@ -174,11 +174,7 @@ public final class TopKExec extends ExecNode {
   public BatchStream open(ExecContext ctx) {
     result.computeOnce(() -> {
       List<Candidates> parts = Parallel.drain(child, ctx, () -> new Candidates(ctx.allocator()));
-      SortExec.Positioned all = new SortExec.Positioned();
-      for (Candidates c : parts) {
-        c.rows.moveTo(all);
-      }
-      List<Batch> out = SortExec.sortAndSlice(all, keys, k, schema(), ctx.allocator(),
+      List<Batch> out = SortExec.sortAndSlice(SortExec.gather(parts, c -> c.rows), keys, k, schema(), ctx.allocator(),
           SortExec.OUTPUT_ROWS).batches();
       for (Batch b : out) {
         metrics.rowsOut.addAndGet(b.count());
