@@ -119,9 +119,9 @@ public record ServerConfig(
     if (maxMessageBytes > direct / 2) {
       throw new IllegalArgumentException("--max-message-size " + (maxMessageBytes >> 20)
           + " MB is more than this JVM can buffer: gRPC holds a whole inbound message in "
-          + "Netty's direct memory, which is " + (direct >> 20) + " MB here (-XX:MaxDirectMemorySize, "
-          + "by default the -Xmx heap size); give at most half of it (" + (direct >> 21)
-          + " MB), or raise -XX:MaxDirectMemorySize");
+          + "Netty's direct memory, which is " + (direct >> 20) + " MB here "
+          + "(-XX:MaxDirectMemorySize, by default the -Xmx heap size); give at most half of it ("
+          + (direct >> 21) + " MB), or raise -XX:MaxDirectMemorySize");
     }
     boolean loopback;
     try {

@@ -208,8 +208,8 @@ public final class SortExec extends ExecNode {
   private List<Batch> compute(ExecContext ctx) {
     List<Collector> parts = Parallel.drain(child, ctx, () -> new Collector(schema(), ctx.allocator()));
     long t0 = System.nanoTime();
-    List<Batch> out = sortAndSlice(gather(parts, c -> c.rows), keys, Long.MAX_VALUE, schema(), ctx.allocator(),
-        OUTPUT_ROWS).batches();
+    List<Batch> out = sortAndSlice(gather(parts, c -> c.rows), keys, Long.MAX_VALUE, schema(),
+        ctx.allocator(), OUTPUT_ROWS).batches();
     long rows = 0;
     for (Batch b : out) {
       rows += b.count();

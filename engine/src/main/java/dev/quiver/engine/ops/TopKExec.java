@@ -174,8 +174,8 @@ public final class TopKExec extends ExecNode {
   public BatchStream open(ExecContext ctx) {
     result.computeOnce(() -> {
       List<Candidates> parts = Parallel.drain(child, ctx, () -> new Candidates(ctx.allocator()));
-      List<Batch> out = SortExec.sortAndSlice(SortExec.gather(parts, c -> c.rows), keys, k, schema(), ctx.allocator(),
-          SortExec.OUTPUT_ROWS).batches();
+      List<Batch> out = SortExec.sortAndSlice(SortExec.gather(parts, c -> c.rows), keys, k,
+          schema(), ctx.allocator(), SortExec.OUTPUT_ROWS).batches();
       for (Batch b : out) {
         metrics.rowsOut.addAndGet(b.count());
       }
