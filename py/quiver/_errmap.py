@@ -149,6 +149,10 @@ def from_flight(exc: BaseException) -> E.QuiverError:
     import pyarrow.flight as fl
 
     message = _flight_message(exc)
+    if str(exc).startswith("gRPC returned resource exhausted error"):
+        # RESOURCE_EXHAUSTED (PyArrow raises it as ArrowInvalid): the server's memory limit, its
+        # Java heap, or a message over its --max-message-size; never a fault of the plan.
+        return _make(E.MemoryLimitError, message, exc)
     if isinstance(exc, (fl.FlightUnauthenticatedError, fl.FlightUnauthorizedError)):
         return _make(E.ServerError, f"not authorized: {message}", exc)
     if isinstance(exc, (fl.FlightUnavailableError, fl.FlightTimedOutError,
@@ -175,7 +179,7 @@ def _flight_message(exc: BaseException) -> str:
         i = text.find(marker)
         if i > 0:
             text = text[:i]
-    text = re.sub(r"^Flight returned [a-z ]+? error, with message: ", "", text)
+    text = re.sub(r"^(Flight|gRPC) returned [a-z ]+? error, with message: ", "", text)
     return text.strip()
 
 

@@ -132,6 +132,27 @@ def test_remote_uploads_slice_batches_over_the_servers_message_limit(remote_engi
         server.stop()
 
 
+def test_remote_resource_exhaustion_is_a_memory_error_like_in_process(remote_engine):  # noqa: F811
+    # The server answers RESOURCE_EXHAUSTED, which PyArrow raises as ArrowInvalid: the client
+    # once reported both cases below as PlanError.
+    from flight_server import ServerProcess
+
+    with ServerProcess.start("--max-message-size", "1m", jvm_args=("-Xmx160m",)) as s:
+        eng = qv.connect(s.location)
+        n = 4_000_000
+        eng.put("t", pa.table({"k": pa.array(range(0, 1000 * n, 1000), pa.int64()),
+                               "x": pa.array([1.0] * n)}))
+        with pytest.raises(qv.MemoryLimitError, match="Java heap") as e:
+            eng.table("t").group_by("k").agg(s=qv.sum("x")).collect()
+        no_java_stack(e.value)
+        # One 3 MB value cannot be sliced below the 1 MB message limit.
+        with pytest.raises(qv.MemoryLimitError, match="exceeds maximum size 1048576"):
+            eng.put("one_big_value", pa.table({"s": pa.array(["x" * 3_000_000])}))
+        assert "one_big_value" not in eng.names()
+        assert eng.table("t").agg(n=qv.count()).collect()["n"][0].as_py() == n
+        eng.close()
+
+
 def test_server_error_when_unreachable_or_unauthorized(remote_engine):  # noqa: F811
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -108,6 +108,14 @@ def test_flight_errors_map_without_chaining():
     err = _errmap.from_flight(KeyError("Flight returned not found error, with message: "
                                        "dataset 'x' not found"))
     assert type(err) is errors.DatasetNotFound
+    # RESOURCE_EXHAUSTED arrives as ArrowInvalid; whatever its wording, it is a resource limit.
+    for text in ("the server's Java heap is exhausted (Java heap space): the plan's group or "
+                 "join tables did not fit", "gRPC message exceeds maximum size 1048576: 3000169"):
+        err = _errmap.from_flight(pa.ArrowInvalid(
+            "gRPC returned resource exhausted error, with message: " + text
+            + ". gRPC client debug context: UNKNOWN:blah"))
+        assert type(err) is errors.MemoryLimitError, text
+        assert str(err) == text
 
 
 def test_progress_bar_only_when_asked_or_on_a_terminal(monkeypatch):
