@@ -29,8 +29,8 @@ from .frame import Frame, GroupBy
 from .stage import Stage
 from ._engine import DatasetInfo, Engine, JavaFunction, JavaObject
 from .errors import (
-    ColumnNotFound, DatasetNotFound, FunctionNotFound, JavaError, MemoryLimitError, PlanError,
-    QuiverError, ServerError, TypeMismatch, UnsupportedType,
+    ColumnNotFound, ComputeError, DatasetNotFound, FunctionNotFound, JavaError, MemoryLimitError,
+    PlanError, QuiverError, ServerError, TypeMismatch, UnsupportedType,
 )
 
 __version__ = "0.1.0"
@@ -82,5 +82,5 @@ __all__ = [
     "local", "JvmOptions", "start_jvm", "engine_jar", "server_jar", "find_java_home",
     "JarNotFound", "JavaNotFound", "QuiverError", "PlanError", "ColumnNotFound",
     "FunctionNotFound", "TypeMismatch", "UnsupportedType", "DatasetNotFound",
-    "MemoryLimitError", "ServerError", "JavaError",
+    "MemoryLimitError", "ComputeError", "ServerError", "JavaError",
 ]

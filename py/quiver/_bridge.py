@@ -119,6 +119,7 @@ _JAVA_ERRORS: dict[str, type[errors.QuiverError]] = {
     "org.apache.arrow.memory.OutOfMemoryException": errors.MemoryLimitError,
     "dev.quiver.engine.dataset.DatasetNotFound": errors.DatasetNotFound,
     "dev.quiver.engine.bridge.UnsupportedArrowType": errors.UnsupportedType,
+    "dev.quiver.engine.expr.ComputeException": errors.ComputeError,
     # The engine's group and join tables live on the Java heap, not under the memory limit.
     "java.lang.OutOfMemoryError": errors.MemoryLimitError,
 }

@@ -24,6 +24,8 @@ KIND_TO_ERROR: dict[str, type[E.QuiverError]] = {
     "DATASET_NOT_FOUND": E.DatasetNotFound,
     "INVALID_PLAN": E.PlanError,
     "UNSUPPORTED_TYPE": E.UnsupportedType,
+    # Not a PlanException kind: the server's prefix for dev.quiver.engine.expr.ComputeException.
+    "COMPUTE_ERROR": E.ComputeError,
 }
 
 _KIND_RE = re.compile(r"\b(" + "|".join(KIND_TO_ERROR) + r")\b")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 __all__ = [
     "QuiverError", "PlanError", "ColumnNotFound", "FunctionNotFound", "TypeMismatch",
-    "DatasetNotFound", "MemoryLimitError", "ServerError", "UnsupportedType", "JavaError",
+    "DatasetNotFound", "MemoryLimitError", "ServerError", "UnsupportedType", "ComputeError",
+    "JavaError",
 ]
 
 
@@ -38,6 +39,11 @@ class TypeMismatch(PlanError, TypeError):
 
 class UnsupportedType(QuiverError, TypeError):
     """An Arrow type is not supported by the operator or path that was asked to handle it."""
+
+
+class ComputeError(QuiverError, ValueError):
+    """A value made an operation fail while a valid plan ran: a string that is not a number, a
+    decimal overflow, a negative substring length. The message names the value or column."""
 
 
 class DatasetNotFound(QuiverError, KeyError):

@@ -170,16 +170,33 @@ def test_server_error_when_unreachable_or_unauthorized(remote_engine):  # noqa: 
         server.stop()
 
 
-def test_java_error_for_unexpected_failures_in_process(local_engine):  # noqa: F811
-    # decimal overflow is an ArithmeticException: not a plan error, not expected
+def test_a_value_that_fails_an_operation_is_a_compute_error_in_both_modes(engine):
+    # Data, not the plan: the same type in-process and remotely (once JavaError in-process and
+    # PlanError or ServerError remotely, depending on the Java exception's class).
     big = {"expr": "literal", "type": {"name": "decimal128", "precision": 18, "scale": 0},
            "value": "999999999999999999"}
-    bad = plan({"node": "project", "input": scan("nation"), "columns": [
-        {"name": "y", "expr": {"expr": "call", "function": "multiply", "args": [big, big]}}]})
-    with pytest.raises(qv.QuiverError, match="overflow") as e:
-        local_engine.run_plan(bad)
-    assert type(e.value) in (qv.JavaError, qv.PlanError)
-    no_java_stack(e.value)
+    cases = [
+        ({"expr": "call", "function": "multiply", "args": [big, big]}, "decimal overflow",
+         "nation"),
+        ({"expr": "cast", "input": {"expr": "column", "name": "s"}, "type": "int64"},
+         "cannot cast 'x7' to int64", "words"),
+        ({"expr": "call", "function": "substring", "args": [
+            {"expr": "column", "name": "s"}, {"expr": "literal", "type": "int64", "value": 1},
+            {"expr": "column", "name": "n"}]}, "negative length -2", "words"),
+    ]
+    engine.put("words", {"s": ["12", "x7", "3"], "n": [1, -2, 3]})
+    try:
+        for expr, needle, dataset in cases:
+            bad = plan({"node": "project", "input": scan(dataset),
+                        "columns": [{"name": "y", "expr": expr}]})
+            with pytest.raises(qv.ComputeError, match=needle) as e:
+                engine.run_plan(bad)
+            assert isinstance(e.value, ValueError)
+            assert "COMPUTE_ERROR" not in str(e.value)
+            no_java_stack(e.value)
+        assert engine.table("words").collect().num_rows == 3  # the engine goes on
+    finally:
+        engine.drop("words")  # the engine is shared: later tests count its memory
 
 
 def test_errors_are_quiver_errors_with_the_java_message(engine):

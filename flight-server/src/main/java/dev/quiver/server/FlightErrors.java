@@ -1,6 +1,7 @@
 package dev.quiver.server;
 
 import dev.quiver.engine.dataset.DatasetNotFound;
+import dev.quiver.engine.expr.ComputeException;
 import dev.quiver.engine.memory.MemoryLimitExceeded;
 import dev.quiver.engine.plan.PlanException;
 import org.apache.arrow.flight.CallStatus;
@@ -30,6 +31,11 @@ public final class FlightErrors {
     if (e instanceof MemoryLimitExceeded || e instanceof OutOfMemoryException) {
       return CallStatus.RESOURCE_EXHAUSTED.withDescription(message(e)).withCause(e)
           .toRuntimeException();
+    }
+    if (e instanceof ComputeException) {
+      // The prefix tells clients it is the data, not the plan (quiver.ComputeError).
+      return CallStatus.INVALID_ARGUMENT.withDescription("COMPUTE_ERROR: " + message(e))
+          .withCause(e).toRuntimeException();
     }
     if (e instanceof OutOfMemoryError) {
       // Group and join tables live on the Java heap, outside the --memory-limit accounting.

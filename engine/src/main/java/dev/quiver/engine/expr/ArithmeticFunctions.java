@@ -219,7 +219,7 @@ final class ArithmeticFunctions {
             default -> Math.multiplyHigh(a[i], c) != (out[i] >> 63);
           };
           if (bad) {
-            throw new ArithmeticException("decimal overflow: the result exceeds the 64-bit unscaled "
+            throw new ComputeException("decimal overflow: the result exceeds the 64-bit unscaled "
                 + "range the engine computes decimals in");
           }
         }
@@ -442,7 +442,7 @@ final class ArithmeticFunctions {
                 : BigDecimal.valueOf(xa[i]).subtract(BigDecimal.valueOf(ya[i]));
             if (exact.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0
                 || exact.compareTo(BigDecimal.valueOf(Long.MIN_VALUE)) < 0) {
-              throw new ArithmeticException("decimal overflow in " + fn + ": the result exceeds the "
+              throw new ComputeException("decimal overflow in " + fn + ": the result exceeds the "
                   + "64-bit unscaled range the engine computes decimals in");
             }
           }
@@ -459,7 +459,7 @@ final class ArithmeticFunctions {
             java.math.BigInteger.TEN.pow(Math.max(0, rs - as + bs))))
         .divide(new BigDecimal(b), 0, RoundingMode.HALF_UP);
     if (q.abs().compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
-      throw new ArithmeticException("decimal overflow in divide");
+      throw new ComputeException("decimal overflow in divide");
     }
     return q.longValue();
   }

@@ -138,7 +138,7 @@ public final class Casts {
             continue;
           }
           if (Double.isNaN(d) || d >= 9.223372036854775807E18 || d < -9.223372036854775808E18) {
-            throw new ArithmeticException("cannot cast " + d + " to " + TypeNames.describe(to));
+            throw new ComputeException("cannot cast " + d + " to " + TypeNames.describe(to));
           }
           out[i] = (long) d;
         }
@@ -157,7 +157,7 @@ public final class Casts {
           }
           double d = x.values[i];
           if (!Double.isFinite(d)) {
-            throw new ArithmeticException("cannot cast " + d + " to " + TypeNames.describe(to));
+            throw new ComputeException("cannot cast " + d + " to " + TypeNames.describe(to));
           }
           out[i] = checkPrecision(new BigDecimal(d).setScale(ts, RoundingMode.HALF_UP)
               .unscaledValue(), tp, to);
@@ -267,7 +267,7 @@ public final class Casts {
         ok = v >= min && v <= max;
       }
       if (!ok) {
-        throw new ArithmeticException("cannot cast " + (fromU64 ? Long.toUnsignedString(v) : v)
+        throw new ComputeException("cannot cast " + (fromU64 ? Long.toUnsignedString(v) : v)
             + " to " + TypeNames.describe(to) + ": out of range");
       }
     }
@@ -285,7 +285,7 @@ public final class Casts {
         long r = v * m;
         if (Math.multiplyHigh(v, m) != (r >> 63) || r > limit || r < -limit) {
           if (!x.isNull(i)) {
-            throw new ArithmeticException("decimal overflow: " + v + " does not fit "
+            throw new ComputeException("decimal overflow: " + v + " does not fit "
                 + TypeNames.describe(to));
           }
         }
@@ -305,7 +305,7 @@ public final class Casts {
         }
         out[i] = q;
         if ((q > limit || q < -limit) && !x.isNull(i)) {
-          throw new ArithmeticException("decimal overflow: value does not fit " + TypeNames.describe(to));
+          throw new ComputeException("decimal overflow: value does not fit " + TypeNames.describe(to));
         }
       }
     }
@@ -314,14 +314,14 @@ public final class Casts {
 
   static long pow10(int k) {
     if (k >= TypeRules.POW10.length) {
-      throw new ArithmeticException("decimal overflow: scale change of " + k + " digits");
+      throw new ComputeException("decimal overflow: scale change of " + k + " digits");
     }
     return TypeRules.POW10[k];
   }
 
   private static long checkPrecision(BigInteger v, int precision, ArrowType to) {
     if (v.bitLength() > 63 || (precision < 19 && v.abs().compareTo(BigInteger.TEN.pow(precision)) >= 0)) {
-      throw new ArithmeticException("decimal overflow: value does not fit " + TypeNames.describe(to));
+      throw new ComputeException("decimal overflow: value does not fit " + TypeNames.describe(to));
     }
     return v.longValue();
   }
@@ -405,7 +405,7 @@ public final class Casts {
           default -> throw new IllegalStateException();
         }
       } catch (RuntimeException e) {
-        throw new IllegalArgumentException("cannot cast '" + s + "' to " + TypeNames.describe(to), e);
+        throw new ComputeException("cannot cast '" + s + "' to " + TypeNames.describe(to), e);
       }
     }
     if (t == INT || t == UINT) {

@@ -117,7 +117,7 @@ final class StringFunctions {
         long to;
         if (hasLen) {
           if (len[i] < 0) {
-            throw new IllegalArgumentException("substring: negative length " + len[i]);
+            throw new ComputeException("substring: negative length " + len[i]);
           }
           to = from + len[i];
         } else {

@@ -356,7 +356,7 @@ public final class VecReader {
       long lo = MemoryUtil.getLong(p);
       long hi = MemoryUtil.getLong(p + 8);
       if (hi != (lo >> 63) && (nulls == null || !nulls[i])) {
-        throw new ArithmeticException("decimal overflow: a value of column '" + v.getName()
+        throw new ComputeException("decimal overflow: a value of column '" + v.getName()
             + "' exceeds the 64-bit range the engine computes decimals in");
       }
     }
