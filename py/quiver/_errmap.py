@@ -14,7 +14,7 @@ from typing import Any
 
 from . import errors as E
 
-__all__ = ["classify", "from_java", "from_flight", "KIND_TO_ERROR"]
+__all__ = ["classify", "from_flight", "KIND_TO_ERROR"]
 
 KIND_TO_ERROR: dict[str, type[E.QuiverError]] = {
     "COLUMN_NOT_FOUND": E.ColumnNotFound,
@@ -64,28 +64,6 @@ def _make(cls: type[E.QuiverError], message: str, original: BaseException) -> E.
     return err
 
 
-def from_java(exc: BaseException) -> E.QuiverError:
-    """A :class:`~quiver.errors.QuiverError` for a Java exception raised through JPype."""
-    if isinstance(exc, E.QuiverError):
-        return exc
-    cls_name, message = _java_parts(exc)
-    simple = cls_name.rsplit(".", 1)[-1]
-    kind = _java_kind(exc)
-    if kind in KIND_TO_ERROR:
-        return _make(KIND_TO_ERROR[kind], message, exc)
-    if simple == "DatasetNotFound":
-        return _make(E.DatasetNotFound, message, exc)
-    if simple in ("MemoryLimitExceeded", "OutOfMemoryException", "OutOfMemoryError"):
-        return _make(E.MemoryLimitError, message, exc)
-    if simple in ("InvalidDatasetName",):
-        return _make(E.PlanError, message, exc)
-    if simple in ("UnsupportedOperationException",):
-        return _make(E.UnsupportedType, message, exc)
-    if simple in ("IllegalArgumentException", "UdfException"):
-        return _make(classify(message), message, exc)
-    return _make(E.JavaError, f"{simple}: {message}", exc)
-
-
 def java_error_type(jexc: Any) -> type[E.QuiverError] | None:
     """Resolver for ``quiver._bridge.translate_java_error``: plan errors by their kind, user
     function errors by their wording; None for everything else."""
@@ -121,26 +99,6 @@ def _java_kind(exc: BaseException) -> str | None:
         return str(k.name())
     except Exception:  # noqa: BLE001 - not a PlanException
         return None
-
-
-def _java_parts(exc: BaseException) -> tuple[str, str]:
-    try:
-        cls_name = str(exc.getClass().getName())  # type: ignore[attr-defined]
-        msg = exc.getMessage()  # type: ignore[attr-defined]
-        message = str(msg) if msg is not None else cls_name.rsplit(".", 1)[-1]
-        cause = exc.getCause()  # type: ignore[attr-defined]
-        # Unwrap reflection / execution wrappers: the user-facing message is the cause's.
-        while cause is not None and cls_name.rsplit(".", 1)[-1] in (
-                "InvocationTargetException", "ExecutionException", "CompletionException",
-                "UncheckedIOException", "RuntimeException"):
-            exc = cause
-            cls_name = str(exc.getClass().getName())
-            msg = exc.getMessage()
-            message = str(msg) if msg is not None else cls_name.rsplit(".", 1)[-1]
-            cause = exc.getCause()
-        return cls_name, message
-    except Exception:  # noqa: BLE001
-        return type(exc).__name__, str(exc)
 
 
 def from_flight(exc: BaseException) -> E.QuiverError:
