@@ -65,18 +65,30 @@ def _make(cls: type[E.QuiverError], message: str, original: BaseException) -> E.
 
 
 def java_error_type(jexc: Any) -> type[E.QuiverError] | None:
-    """Resolver for ``quiver._bridge.translate_java_error``: plan errors by their kind, user
-    function errors by their wording; None for everything else."""
+    """Resolver for ``quiver._bridge.translate_java_error``: plan errors by their kind; user
+    function errors, refused arguments and unsupported operations by their wording, as the
+    Flight server reports them (``INVALID_ARGUMENT`` / ``UNIMPLEMENTED``), so that both modes
+    raise the same type; None for everything else."""
     kind = _java_kind(jexc)
     if kind in KIND_TO_ERROR:
         return KIND_TO_ERROR[kind]
     try:
         name = str(jexc.getClass().getName())
+        msg = jexc.getMessage()
+        cause = jexc.getCause()
     except Exception:  # noqa: BLE001
         return None
+    message = str(msg) if msg is not None else ""
     if name == "dev.quiver.engine.udf.UdfException":
-        msg = jexc.getMessage()
-        return classify(str(msg) if msg is not None else "")
+        return classify(message)
+    import jpype
+
+    if isinstance(jexc, jpype.JClass("java.lang.IllegalArgumentException")):
+        if cause is not None and isinstance(cause, jpype.JClass("java.lang.OutOfMemoryError")):
+            return None  # a heap error suppressing itself: the cause decides (MemoryLimitError)
+        return classify(message)
+    if isinstance(jexc, jpype.JClass("java.lang.UnsupportedOperationException")):
+        return classify(message, E.UnsupportedType)
     return None
 
 

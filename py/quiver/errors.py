@@ -19,7 +19,8 @@ class QuiverError(Exception):
 
 
 class PlanError(QuiverError, ValueError):
-    """A plan is invalid: unknown column or function, wrong types or arity."""
+    """A plan or request is invalid: unknown column or function, wrong types or arity, a bad
+    dataset name, an append whose schema differs from the dataset's."""
 
 
 class ColumnNotFound(PlanError, KeyError):

@@ -199,6 +199,22 @@ def test_a_value_that_fails_an_operation_is_a_compute_error_in_both_modes(engine
         engine.drop("words")  # the engine is shared: later tests count its memory
 
 
+def test_refused_requests_raise_the_same_error_in_both_modes(engine):
+    # In-process these were JavaError (a Java IllegalArgumentException); remotely PlanError.
+    with pytest.raises(qv.PlanError, match="must not contain a NUL") as e:
+        engine.put("a\x00b", {"x": [1]})
+    no_java_stack(e.value)
+    with pytest.raises(qv.PlanError, match="must not be empty"):
+        engine.put("", {"x": [1]})
+    engine.put("schema_a", {"x": [1, 2]})
+    try:
+        with pytest.raises(qv.PlanError, match="cannot append to dataset 'schema_a'"):
+            engine.put("schema_a", {"y": ["a"]}, mode="append")
+        assert engine.table("schema_a").collect().num_rows == 2  # nothing half-appended
+    finally:
+        engine.drop("schema_a")
+
+
 def test_errors_are_quiver_errors_with_the_java_message(engine):
     with pytest.raises(qv.QuiverError) as e:
         engine.run_plan(json.dumps(plan(scan("nation", columns=["zzz"]))))

@@ -99,10 +99,19 @@ def test_imports_count_against_the_bridge_allocator_limit(eng):
 
 
 def test_unknown_java_exceptions_become_java_error_with_class_and_message(eng):
-    with pytest.raises(qv.JavaError, match=r"DatasetNames\$InvalidDatasetName: dataset name must not contain a NUL"):
+    with pytest.raises(qv.JavaError, match=r"java.lang.IllegalStateException: engine is closed"):
+        with _bridge.java_errors():
+            raise jpype.JClass("java.lang.IllegalStateException")("engine is closed")
+
+
+def test_refused_arguments_are_the_error_the_server_reports_for_them(eng):
+    # The server answers an IllegalArgumentException with INVALID_ARGUMENT, which the remote
+    # client raises as PlanError (by its wording); in-process it was JavaError.
+    with pytest.raises(qv.PlanError, match="dataset name must not contain a NUL") as e:
         with _bridge.java_errors():
             eng.catalog.newDataset("bad\0name", jpype.JClass(
                 "org.apache.arrow.vector.types.pojo.Schema")(jpype.JClass("java.util.List").of()))
+    assert e.value.java_class.endswith("DatasetNames$InvalidDatasetName")
 
 
 def test_register_java_error_maps_a_class(eng):
