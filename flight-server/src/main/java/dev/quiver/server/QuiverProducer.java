@@ -234,6 +234,11 @@ public final class QuiverProducer implements FlightProducer {
       streamEnded(tracker);
       listener.error(CallStatus.UNAVAILABLE.withDescription("server is shutting down")
           .toRuntimeException());
+    } catch (OutOfMemoryError full) {
+      // No thread could be started for the stream: the call fails here, and is no longer
+      // counted as running (a phantom stream would hold every later drain to its timeout).
+      streamEnded(tracker);
+      sender.fail(full);
     }
   }
 
