@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -28,45 +29,61 @@ public final class Parallel {
       out.add(sinks.get());
     }
     try {
-      if (workers == 1) {
-        run(child, ctx, out.get(0));
-        return out;
-      }
-      List<Future<?>> futures = new ArrayList<>();
-      for (S sink : out) {
-        futures.add(ctx.pool().submit(() -> {
-          try {
-            run(child, ctx, sink);
-          } catch (Throwable t) {
-            ctx.fail(t);
-            throw t;
-          }
-        }));
-      }
-      Throwable first = null;
-      for (Future<?> f : futures) {
-        try {
-          f.get();
-        } catch (ExecutionException e) {
-          if (first == null || first instanceof QueryCancelled) {
-            first = e.getCause();
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          ctx.cancel();
-          first = new QueryCancelled("interrupted");
-        }
-      }
-      if (first != null) {
-        Throwable root = ctx.failure() != null ? ctx.failure() : first;
-        throw propagate(root);
-      }
+      onWorkers(ctx, workers, w -> run(child, ctx, out.get(w)));
       return out;
     } catch (RuntimeException | Error e) {
       for (S s : out) {
         s.close();
       }
       throw e;
+    }
+  }
+
+  /**
+   * Runs {@code work(w)} for every worker {@code w} in {@code [0, workers)}, the last on the
+   * calling thread and the others on the pool, and returns once all have stopped (also when one
+   * failed, so nothing is closed under a task still writing). The first failure fails the query,
+   * so the other workers stop at their next batch boundary, and is rethrown.
+   *
+   * <p>The calling thread starts at once, where a pool thread first has to be woken (up to
+   * several ms on a loaded machine), and one fewer thread is handed work.
+   */
+  public static void onWorkers(ExecContext ctx, int workers, IntConsumer work) {
+    List<Future<?>> futures = new ArrayList<>();
+    for (int w = 0; w < workers - 1; w++) {
+      int worker = w;
+      futures.add(ctx.pool().submit(() -> {
+        try {
+          work.accept(worker);
+        } catch (Throwable t) {
+          ctx.fail(t);
+          throw t;
+        }
+      }));
+    }
+    Throwable first = null;
+    try {
+      work.accept(workers - 1);
+    } catch (Throwable t) {
+      ctx.fail(t);
+      first = t;
+    }
+    for (Future<?> f : futures) {
+      try {
+        f.get();
+      } catch (ExecutionException e) {
+        if (first == null || first instanceof QueryCancelled) {
+          first = e.getCause();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        ctx.cancel();
+        first = new QueryCancelled("interrupted");
+      }
+    }
+    if (first != null) {
+      Throwable root = ctx.failure() != null ? ctx.failure() : first;
+      throw propagate(root);
     }
   }
 

@@ -10,7 +10,6 @@ import dev.quiver.engine.exec.GroupTable;
 import dev.quiver.engine.exec.LongGroupTable;
 import dev.quiver.engine.exec.PackedKeys;
 import dev.quiver.engine.exec.Parallel;
-import dev.quiver.engine.exec.QueryCancelled;
 import dev.quiver.engine.exec.RowKeys;
 import dev.quiver.engine.expr.AggregateKind;
 import dev.quiver.engine.expr.LongVec;
@@ -22,8 +21,6 @@ import dev.quiver.engine.expr.VecWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -621,7 +618,7 @@ public final class HashAggregateExec extends ExecNode {
       runs.addAll(l.flushed);
     }
     AtomicInteger nextWorker = new AtomicInteger();
-    runOnWorkers(ctx, Math.min(ctx.threads(), last.length), () -> {
+    Parallel.onWorkers(ctx, Math.min(ctx.threads(), last.length), anyWorker -> {
       for (int w = nextWorker.getAndIncrement(); w < last.length; w = nextWorker.getAndIncrement()) {
         ctx.checkCancelled();
         last[w] = new Runs(locals.get(w), bits);
@@ -635,7 +632,7 @@ public final class HashAggregateExec extends ExecNode {
     List<Batch> out = new ArrayList<>();
     try {
       AtomicInteger nextPart = new AtomicInteger();
-      runOnWorkers(ctx, ctx.threads(), () -> {
+      Parallel.onWorkers(ctx, ctx.threads(), anyWorker -> {
         for (int p = nextPart.getAndIncrement(); p < parts; p = nextPart.getAndIncrement()) {
           ctx.checkCancelled();
           int mark = Scratch.mark();
@@ -811,7 +808,7 @@ public final class HashAggregateExec extends ExecNode {
       LongVec longKeys = target.longKeys();
       // One task per aggregate (all its groups' values) and per range (that range's keys).
       AtomicInteger nextTask = new AtomicInteger();
-      runOnWorkers(ctx, Math.min(ctx.threads(), aggs + ranges), () -> {
+      Parallel.onWorkers(ctx, Math.min(ctx.threads(), aggs + ranges), anyWorker -> {
         for (int t = nextTask.getAndIncrement(); t < aggs + ranges; t = nextTask.getAndIncrement()) {
           ctx.checkCancelled();
           int mark = Scratch.mark();
@@ -868,40 +865,6 @@ public final class HashAggregateExec extends ExecNode {
           v.close();
         }
       }
-    }
-  }
-
-  /**
-   * Runs {@code work} on this thread and {@code workers - 1} pool threads, and returns once all
-   * have stopped (also when one failed, so nothing is closed under a task still writing).
-   */
-  private static void runOnWorkers(ExecContext ctx, int workers, Runnable work) {
-    List<Future<?>> futures = new ArrayList<>();
-    for (int h = 1; h < workers; h++) {
-      futures.add(ctx.pool().submit(work));
-    }
-    Throwable failure = null;
-    try {
-      work.run();
-    } catch (Throwable e) {
-      failure = e;
-    }
-    for (Future<?> f : futures) {
-      try {
-        f.get();
-      } catch (ExecutionException e) {
-        failure = failure == null ? e.getCause() : failure;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        ctx.cancel();
-        failure = failure == null ? new QueryCancelled("interrupted") : failure;
-      }
-    }
-    if (failure instanceof Error err) {
-      throw err;
-    }
-    if (failure != null) {
-      throw failure instanceof RuntimeException r ? r : new IllegalStateException(failure);
     }
   }
 
