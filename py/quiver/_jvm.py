@@ -57,6 +57,11 @@ class JvmOptions:
     memory_cache: int | str | None = None
     link_gc: bool = False
 
+    def __post_init__(self) -> None:
+        # "no" or 0 would read as a choice; only a bool is one.
+        if not isinstance(self.link_gc, bool):
+            raise TypeError(f"link_gc must be True or False, got {self.link_gc!r}")
+
 
 def jvm_started() -> bool:
     import jpype

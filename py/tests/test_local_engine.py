@@ -122,6 +122,12 @@ def test_garbage_collector_default_and_override_in_a_fresh_process(jvm_args, col
     assert collector in proc.stdout.strip().split("|"), proc.stdout
 
 
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_link_gc_takes_only_a_bool(value):
+    with pytest.raises(TypeError, match="link_gc must be True or False"):
+        qv.local(link_gc=value)
+
+
 @pytest.mark.parametrize("link_gc, forced", [(False, 0), (True, 3)])
 def test_java_collections_force_full_python_collections_only_when_linked(link_gc, forced):
     # JPype's coupling runs a full Python gc.collect() (330 ms with 3M objects alive, holding
