@@ -40,7 +40,8 @@ def local(**jvm_options):
     """Starts (once per process) the in-process JVM and returns the local engine.
 
     Keyword arguments are :class:`JvmOptions` fields (``heap``, ``off_heap``, ``classpath``,
-    ``jvm_args``, ``memory_limit``, ``memory_cache``, ``link_gc``). Raises :class:`JavaNotFound` naming what was searched when no JDK 17+ exists.
+    ``jvm_args``, ``memory_limit``, ``memory_cache``, ``link_gc``). Raises
+    :class:`JavaNotFound` naming what was searched when no JDK 17+ exists.
     """
     from ._local import LocalEngine
 
