@@ -15,6 +15,8 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
  * order instead of missing the cache once per new group in a table of millions of slots.
  */
 public final class LongGroupTable {
+  /** Slots from which a chunk is looked up in two passes ({@link #findOrInsertGathered}). */
+  static final int GATHER_SLOTS = 1 << 19;
   private long[] keys = new long[256];
   private int groups;
   /** Groups below this (but the null group) are in {@link #slots}; later ones only in the window. */
@@ -75,6 +77,9 @@ public final class LongGroupTable {
       return out;
     }
     ensureHashed();
+    if (slots.length >= GATHER_SLOTS) {
+      return findOrInsertGathered(x, n, out);
+    }
     // Runs of equal keys (sorted or clustered input) skip the probe.
     long prev = 0;
     int prevGroup = -1;
@@ -101,6 +106,42 @@ public final class LongGroupTable {
       out[i] = g;
       prev = k;
       prevGroup = g;
+    }
+    return out;
+  }
+
+  /**
+   * The lookup once the slots outgrow the L2 cache (GROUP BY l_partkey, l_suppkey: 800K groups),
+   * in two passes. The first loads every row's slot with no branch depending on the loads, so
+   * the CPU keeps many cache misses in flight instead of one per row, the others squashed by a
+   * mispredicted new-group branch. The second resolves each row from its loaded slot; a row
+   * whose slot was empty, held another key or went stale (an earlier row of the chunk inserted
+   * or grew the table) takes the ordinary probe, so groups are still numbered in row order.
+   * A loaded slot is only trusted after its group's key is compared, which holds across growth
+   * (group ids never change).
+   */
+  /** Whether a chunk's lookup takes {@link #findOrInsertGathered} (for tests). */
+  boolean looksUpInTwoPasses() {
+    return slots.length >= GATHER_SLOTS;
+  }
+
+  private int[] findOrInsertGathered(long[] x, int n, int[] out) {
+    int[] loaded = Scratch.ints(n);
+    int[] s = slots;
+    int m = mask;
+    for (int i = 0; i < n; i++) {
+      loaded[i] = s[mix(x[i]) & m];
+    }
+    long[] ks = keys;
+    for (int i = 0; i < n; i++) {
+      long k = x[i];
+      int g = loaded[i] - 1;
+      if (g >= 0 && g < groups && ks[g] == k && g != nullGroup) {
+        out[i] = g;
+      } else {
+        out[i] = probeOrInsert(k);
+        ks = keys; // an insert may have grown them
+      }
     }
     return out;
   }

@@ -146,6 +146,51 @@ class LongGroupTableTest {
     check(chunks, nulls);
   }
 
+  /**
+   * 700K groups of wide keys, each key two or three times in random order, with nulls in some
+   * chunks: the table passes the size from which chunks are looked up in two passes, then grows
+   * in the middle of such chunks, and keys new to a chunk come back later in the same chunk
+   * (their first-pass slot is stale). Ids must still follow first occurrence.
+   */
+  @Test
+  void aTableLookedUpInTwoPassesKeepsFirstOccurrenceNumbering() {
+    Random r = new Random(11);
+    int distinct = 700_000;
+    long[] pool = new long[distinct];
+    for (int i = 0; i < distinct; i++) {
+      pool[i] = r.nextLong() | 1L; // wide: never a direct window
+    }
+    long[] rows = new long[distinct * 5 / 2];
+    for (int i = 0; i < rows.length; i++) {
+      rows[i] = pool[i < distinct ? i : r.nextInt(distinct)];
+    }
+    for (int i = rows.length - 1; i > 0; i--) {
+      int j = r.nextInt(i + 1);
+      long t = rows[i];
+      rows[i] = rows[j];
+      rows[j] = t;
+    }
+    List<long[]> chunks = new ArrayList<>();
+    List<boolean[]> nulls = new ArrayList<>();
+    for (int from = 0; from < rows.length; from += 65_536) {
+      long[] x = java.util.Arrays.copyOfRange(rows, from, Math.min(rows.length, from + 65_536));
+      boolean[] nl = new boolean[x.length];
+      if (chunks.size() % 3 == 2) {
+        for (int i = 0; i < x.length; i += 97) {
+          nl[i] = true;
+        }
+      }
+      chunks.add(x);
+      nulls.add(nl);
+    }
+    check(chunks, nulls);
+    LongGroupTable t = new LongGroupTable();
+    for (long[] x : chunks) {
+      t.findOrInsert(new LongVec(Types.INT64, x.clone(), x.length, null), x.length);
+    }
+    assertEquals(true, t.looksUpInTwoPasses());
+  }
+
   @Test
   void aSparseWideRangeIsHashedNotWindowed() {
     // 2,000 keys spread over 10M: far below one group per 8 keys, so no 10M-slot window.
