@@ -77,7 +77,7 @@ public final class LongGroupTable {
       return out;
     }
     ensureHashed();
-    if (slots.length >= GATHER_SLOTS) {
+    if (looksUpInTwoPasses()) {
       return findOrInsertGathered(x, n, out);
     }
     // Runs of equal keys (sorted or clustered input) skip the probe.
@@ -110,6 +110,11 @@ public final class LongGroupTable {
     return out;
   }
 
+  /** Whether a chunk's hash lookup takes {@link #findOrInsertGathered}. */
+  boolean looksUpInTwoPasses() {
+    return slots.length >= GATHER_SLOTS;
+  }
+
   /**
    * The lookup once the slots outgrow the L2 cache (GROUP BY l_partkey, l_suppkey: 800K groups),
    * in two passes. The first loads every row's slot with no branch depending on the loads, so
@@ -120,11 +125,6 @@ public final class LongGroupTable {
    * A loaded slot is only trusted after its group's key is compared, which holds across growth
    * (group ids never change).
    */
-  /** Whether a chunk's lookup takes {@link #findOrInsertGathered} (for tests). */
-  boolean looksUpInTwoPasses() {
-    return slots.length >= GATHER_SLOTS;
-  }
-
   private int[] findOrInsertGathered(long[] x, int n, int[] out) {
     int[] loaded = Scratch.ints(n);
     int[] s = slots;
@@ -136,7 +136,7 @@ public final class LongGroupTable {
     for (int i = 0; i < n; i++) {
       long k = x[i];
       int g = loaded[i] - 1;
-      if (g >= 0 && g < groups && ks[g] == k && g != nullGroup) {
+      if (g >= 0 && ks[g] == k && g != nullGroup) {
         out[i] = g;
       } else {
         out[i] = probeOrInsert(k);
