@@ -32,6 +32,12 @@ public final class LongGroupTable {
   private static final int DIRECT_MAX = 1 << 23;
   private int[] direct;
   private long directBase;
+  /**
+   * The largest key with a group in the window: a window grown to take a smaller key spans
+   * from it to this, not to the old window's end, so keys arriving in falling order do not
+   * double the window each time until it gives up.
+   */
+  private long directHi;
   private boolean directDisabled;
 
   public int size() {
@@ -169,7 +175,7 @@ public final class LongGroupTable {
     }
     if (direct == null || min < directBase || max - directBase < 0 || max - directBase >= direct.length) {
       long lo = direct == null ? min : Math.min(min, directBase);
-      long hi = direct == null ? max : Math.max(max, directBase + direct.length - 1);
+      long hi = direct == null ? max : Math.max(max, directHi);
       long span = hi - lo;
       // Beyond DIRECT_LIMIT, a window needs a group per DENSITY slots (counting this chunk's
       // rows as possible new groups): a wide span of few keys is hashed instead.
@@ -185,10 +191,12 @@ public final class LongGroupTable {
         long off = keys[g] - lo;
         if (g != nullGroup && keys[g] >= lo && off >= 0 && off < d.length) {
           d[(int) (keys[g] - lo)] = g + 1;
+          hi = Math.max(hi, keys[g]);
         }
       }
       direct = d;
       directBase = lo;
+      directHi = hi;
     }
     if (!lookUpIfInWindow(x, n, out)) {
       throw new IllegalStateException("a key of the chunk is outside the window grown to hold it");
@@ -236,6 +244,7 @@ public final class LongGroupTable {
         if (s == 0) {
           s = newGroup(x[i]) + 1;
           d[off] = s;
+          directHi = Math.max(directHi, x[i]);
         }
         out[i] = s - 1;
       }
@@ -267,6 +276,7 @@ public final class LongGroupTable {
         long off = k - directBase;
         if (direct != null && Long.compareUnsigned(off, direct.length) < 0) {
           direct[(int) off] = g + 1;
+          directHi = Math.max(directHi, k);
         }
         if (groups * 2 > slots.length) {
           grow();
@@ -398,6 +408,19 @@ public final class LongGroupTable {
   /** Whether dense keys are being looked up in a flat window ({@link #findDirect}). */
   public boolean hasWindow() {
     return direct != null;
+  }
+
+  /**
+   * The window while there is one (else null): slot {@code key - windowBase()} holds the key's
+   * group + 1, or 0 for a key that is no group yet. Read only; it is replaced when it grows.
+   */
+  public int[] window() {
+    return direct;
+  }
+
+  /** The key of the window's slot 0. */
+  public long windowBase() {
+    return directBase;
   }
 
   /** The keys of groups 0..size-1, the table's own array (read only; the null group's is 0). */

@@ -10,11 +10,14 @@ public final class OperatorMetrics {
   public final AtomicLong nanos = new AtomicLong();
   /** Partitions a merge of worker tables was split into (0: merged on one thread). */
   public final AtomicLong partitions = new AtomicLong();
+  /** Rows an aggregate folded straight from Arrow memory, with no copy into Java arrays. */
+  public final AtomicLong directRows = new AtomicLong();
 
   @Override
   public String toString() {
     return "rows_in=" + rowsIn.get() + " rows_out=" + rowsOut.get() + " batches_out="
         + batchesOut.get() + " time_ms=" + nanos.get() / 1_000_000
-        + (partitions.get() == 0 ? "" : " partitions=" + partitions.get());
+        + (partitions.get() == 0 ? "" : " partitions=" + partitions.get())
+        + (directRows.get() == 0 ? "" : " direct_rows=" + directRows.get());
   }
 }

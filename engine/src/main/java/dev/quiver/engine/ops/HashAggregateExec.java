@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.arrow.vector.BaseFixedWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.types.pojo.ArrowType;
@@ -53,6 +54,8 @@ public final class HashAggregateExec extends ExecNode {
   private final BufferedResult result = new BufferedResult();
   /** Rows per tile of {@link Local#aggregateTiled}: 8 KiB per 64-bit column. */
   private static final int TILE_ROWS = 1024;
+  /** Rows the ordinary path takes where the direct fold stopped, before it resumes. */
+  private static final int RESUME_ROWS = 128;
   /** The key's column for the tiled path, when it applies to this aggregate's shape. */
   private final int tiledKey;
   /** Per aggregate, its argument's column (-1: none) for the tiled path; null: no tiled path. */
@@ -119,6 +122,11 @@ public final class HashAggregateExec extends ExecNode {
   /** Whether column c of b can be read a tile at a time ({@link VecReader#readRange}). */
   private static boolean tileReadable(Batch b, int c) {
     return b.dictionary(c) == null && VecReader.rangeReadable(b.column(c));
+  }
+
+  /** The address of chunk b's first value of 64-bit column c. */
+  private static long address(Batch b, int c) {
+    return ((BaseFixedWidthVector) b.column(c)).getDataBufferAddress() + 8L * b.offset();
   }
 
   private static Vec tileOf(Batch b, int c, int from, int rows) {
@@ -255,25 +263,86 @@ public final class HashAggregateExec extends ExecNode {
           return false;
         }
       }
+      long[] argAddress = foldableWindowed(b);
+      long keyAddress = argAddress == null ? 0 : address(b, tiledKey);
       Vec[] args = new Vec[tiledArgs.length];
-      for (int from = 0; from < n; from += TILE_ROWS) {
-        int rows = Math.min(TILE_ROWS, n - from);
-        int mark = Scratch.mark();
-        try {
-          LongVec key = (LongVec) tileOf(b, tiledKey, from, rows);
-          int[] gids = longTable.findOrInsert(key, rows);
-          int groups = longTable.size();
-          for (int a = 0; a < states.length; a++) {
-            int c = tiledArgs[a];
-            args[a] = c < 0 ? null : tiledShare[a] < a ? args[tiledShare[a]] : tileOf(b, c, from, rows);
-            states[a].ensure(groups);
-            states[a].update(gids, args[a], rows);
+      long direct = 0;
+      for (int start = 0; start < n; start += TILE_ROWS) {
+        int end = Math.min(start + TILE_ROWS, n);
+        int from = start;
+        while (from < end) {
+          int to = end;
+          if (argAddress != null && longTable.hasWindow()) {
+            int folded = foldWindowed(keyAddress, argAddress, from, end - from);
+            from += folded;
+            direct += folded;
+            // A new key (or one outside the window) stopped it: the ordinary path takes a
+            // short piece from there, then the direct fold resumes.
+            to = Math.min(end, from + RESUME_ROWS);
           }
-        } finally {
-          Scratch.release(mark);
+          if (from < to) {
+            aggregateTile(b, from, to - from, args);
+          }
+          from = to;
         }
       }
+      metrics.directRows.addAndGet(direct);
       return true;
+    }
+
+    /** Looks up and folds rows {@code [from, from + rows)} of b through Java arrays. */
+    private void aggregateTile(Batch b, int from, int rows, Vec[] args) {
+      int mark = Scratch.mark();
+      try {
+        LongVec key = (LongVec) tileOf(b, tiledKey, from, rows);
+        int[] gids = longTable.findOrInsert(key, rows);
+        int groups = longTable.size();
+        for (int a = 0; a < states.length; a++) {
+          int c = tiledArgs[a];
+          args[a] = c < 0 ? null : tiledShare[a] < a ? args[tiledShare[a]] : tileOf(b, c, from, rows);
+          states[a].ensure(groups);
+          states[a].update(gids, args[a], rows);
+        }
+      } finally {
+        Scratch.release(mark);
+      }
+    }
+
+    /**
+     * The argument columns' data addresses (0 for count(*)) when this chunk's tiles can be folded
+     * straight from Arrow memory through the key table's window ({@link
+     * AggregateState#foldWindowed}): no nulls in the key or any argument, and every state able
+     * to. Null otherwise.
+     */
+    private long[] foldableWindowed(Batch b) {
+      if (b.mayHaveNulls(tiledKey)) {
+        return null;
+      }
+      long[] out = new long[tiledArgs.length];
+      for (int a = 0; a < out.length; a++) {
+        int c = tiledArgs[a];
+        if (!states[a].foldsWindowed() || c >= 0 && b.mayHaveNulls(c)) {
+          return null;
+        }
+        out[a] = c < 0 ? 0 : address(b, c);
+      }
+      return out;
+    }
+
+    /**
+     * Folds rows {@code [from, from + rows)} from Arrow memory until a key outside the window or
+     * new to the table; returns how many. The first state finds where that is and the others
+     * fold the same rows, so all aggregates stay in step.
+     */
+    private int foldWindowed(long keyAddress, long[] argAddress, int from, int rows) {
+      int[] window = longTable.window();
+      long base = longTable.windowBase();
+      int done = rows;
+      for (int a = 0; a < states.length && done > 0; a++) {
+        long args = argAddress[a] == 0 ? 0 : argAddress[a] + 8L * from;
+        done = states[a].foldWindowed(keyAddress + 8L * from, args, done, window, base);
+      }
+      return done;
     }
 
     /** The chunk's packed keys, or null when one does not fit the layout. */

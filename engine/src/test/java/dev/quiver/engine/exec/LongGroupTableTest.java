@@ -2,6 +2,7 @@ package dev.quiver.engine.exec;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.quiver.engine.expr.LongVec;
 import dev.quiver.engine.types.Types;
@@ -15,8 +16,11 @@ import org.junit.jupiter.api.Test;
 /** Group ids against a HashMap oracle (first-occurrence numbering), across the direct and hashed paths. */
 class LongGroupTableTest {
 
-  /** Feeds chunks through one table and an oracle; asserts identical ids and final keys. */
-  private static void check(List<long[]> chunks, List<boolean[]> nulls) {
+  /**
+   * Feeds chunks through one table and an oracle; asserts identical ids and final keys, and
+   * returns the table.
+   */
+  private static LongGroupTable check(List<long[]> chunks, List<boolean[]> nulls) {
     LongGroupTable t = new LongGroupTable();
     Map<Long, Integer> oracle = new HashMap<>();
     int[] nullGroup = {-1};
@@ -52,6 +56,7 @@ class LongGroupTableTest {
         assertEquals(keys.get(g), k.values[g]);
       }
     }
+    return t;
   }
 
   @Test
@@ -77,6 +82,23 @@ class LongGroupTableTest {
     chunks.add(new long[] {3, 63, 64, 3});
     chunks.add(new long[] {64, -1, 0, 127, 128, -1});
     check(chunks, null);
+  }
+
+  @Test
+  void keysArrivingInFallingOrderKeepANarrowWindow() {
+    // 400 chunks, each a little below the last (keys 1,000,000 down to 980,000, 20,600 wide
+    // in all): a window grown downwards spans to the largest key it holds, not to its old
+    // end, so it stays within its 65,536-slot limit instead of doubling per chunk.
+    Random r = new Random(5);
+    List<long[]> chunks = new ArrayList<>();
+    for (int c = 0; c < 400; c++) {
+      long[] x = new long[200];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = 1_000_000 - 50L * c + r.nextInt(600);
+      }
+      chunks.add(x);
+    }
+    assertTrue(check(chunks, null).hasWindow());
   }
 
   @Test
