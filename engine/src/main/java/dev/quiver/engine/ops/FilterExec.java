@@ -27,8 +27,11 @@ public final class FilterExec extends ExecNode {
   private final List<PhysicalExpr> conjuncts;
   /** Per conjunct: a string column compared with a constant, matched on Arrow's buffers; or null. */
   private final StringConstantMatch[] direct;
-  /** Per conjunct: an integer or date column compared with a constant, on Arrow's buffers; or null. */
-  private final IntConstantMatch[] directInts;
+  /**
+   * Per conjunct: an integer, date or float64 column compared with a constant, on Arrow's
+   * buffers; or null.
+   */
+  private final NumberConstantMatch[] directNumbers;
 
   public FilterExec(ExecNode child, PhysicalExpr predicate) {
     TypeKind k = TypeKind.of(predicate.type());
@@ -41,10 +44,10 @@ public final class FilterExec extends ExecNode {
     this.conjuncts = new java.util.ArrayList<>();
     flatten(predicate, conjuncts);
     this.direct = new StringConstantMatch[conjuncts.size()];
-    this.directInts = new IntConstantMatch[conjuncts.size()];
+    this.directNumbers = new NumberConstantMatch[conjuncts.size()];
     for (int i = 0; i < direct.length; i++) {
       direct[i] = StringConstantMatch.of(conjuncts.get(i));
-      directInts[i] = IntConstantMatch.of(conjuncts.get(i));
+      directNumbers[i] = NumberConstantMatch.of(conjuncts.get(i));
     }
   }
 
@@ -137,12 +140,12 @@ public final class FilterExec extends ExecNode {
   }
 
   /**
-   * {@code column <op> constant} on a 32- or 64-bit integer or date32 column, decided on the
-   * column's values in place: the general path first copies every value into a chunk and a
+   * {@code column <op> constant} on a 32- or 64-bit integer, date32 or float64 column, decided
+   * on the column's values in place: the general path first copies every value into a chunk and a
    * boolean result before selecting (TPC-H's {@code l_shipdate} bounds over 6M rows). The
    * comparison is written so that no row takes a branch. Null rows never pass, as in SQL.
    */
-  private record IntConstantMatch(int column, long constant, int op) {
+  private record NumberConstantMatch(int column, long constant, double floating, int op) {
     static final int LT = 0;
     static final int LTE = 1;
     static final int GT = 2;
@@ -150,7 +153,7 @@ public final class FilterExec extends ExecNode {
     static final int EQ = 4;
     static final int NEQ = 5;
 
-    static IntConstantMatch of(PhysicalExpr term) {
+    static NumberConstantMatch of(PhysicalExpr term) {
       if (!(term instanceof PhysicalExpr.CallExpr c) || c.args().size() != 2) {
         return null;
       }
@@ -179,10 +182,13 @@ public final class FilterExec extends ExecNode {
         };
       }
       if (op < 0 || !(a instanceof PhysicalExpr.ColumnRef col) || !(b instanceof PhysicalExpr.LiteralExpr lit)
-          || !(lit.value() instanceof Number) || !col.type().equals(lit.type()) || !intLayout(col.type())) {
+          || !(lit.value() instanceof Number n) || !col.type().equals(lit.type())) {
         return null;
       }
-      return new IntConstantMatch(col.index(), lit.longValue(), op);
+      if (col.type().equals(dev.quiver.engine.types.Types.FLOAT64)) {
+        return new NumberConstantMatch(col.index(), 0, n.doubleValue(), op);
+      }
+      return intLayout(col.type()) ? new NumberConstantMatch(col.index(), lit.longValue(), 0, op) : null;
     }
 
     private static boolean intLayout(org.apache.arrow.vector.types.pojo.ArrowType t) {
@@ -195,6 +201,9 @@ public final class FilterExec extends ExecNode {
     /** Rows of {@code cur} that match, written to {@code sel}; -1 when the layout is not plain. */
     int select(Batch cur, int[] sel) {
       FieldVector v = cur.dictionary(column) == null ? cur.column(column) : null;
+      if (v instanceof org.apache.arrow.vector.Float8Vector) {
+        return withoutNulls(cur, v, selectDoubles(cur, v.getDataBufferAddress(), sel), sel);
+      }
       int width;
       if (v instanceof org.apache.arrow.vector.IntVector || v instanceof org.apache.arrow.vector.DateDayVector) {
         width = 4;
@@ -223,17 +232,63 @@ public final class FilterExec extends ExecNode {
         sel[k] = r;
         k += pass ? 1 : 0;
       }
-      if (cur.mayHaveNulls(column)) {
-        long va = v.getValidityBufferAddress();
-        int kept = 0;
-        for (int q = 0; q < k; q++) {
-          int r = sel[q];
-          sel[kept] = r;
-          kept += (MemoryUtil.getByte(va + (r >>> 3)) >>> (r & 7)) & 1;
+      return withoutNulls(cur, v, k, sel);
+    }
+
+    /**
+     * Float64 rows that match, by the engine's total order (NaN equals NaN and is above every
+     * number, -0.0 equals 0.0), with the same branch-free selection. The general path copies
+     * the column into a chunk, compares it into a boolean chunk and lists the morsel's rows
+     * before selecting: 4.5 ns per row for {@code x > 0.5} at 25% passing (KernelBench.filter).
+     */
+    private int selectDoubles(Batch cur, long da, int[] sel) {
+      int[] rows = cur.selection();
+      int first = cur.offset();
+      int m = cur.count();
+      double c = floating;
+      boolean nanConstant = c != c;
+      int k = 0;
+      for (int i = 0; i < m; i++) {
+        int r = rows == null ? first + i : rows[i];
+        double x = Double.longBitsToDouble(MemoryUtil.getLong(da + 8L * r));
+        boolean nan = x != x;
+        boolean pass;
+        if (nanConstant) {
+          pass = switch (op) {
+            case EQ, GTE -> nan;
+            case NEQ, LT -> !nan;
+            case LTE -> true;
+            default -> false;
+          };
+        } else {
+          pass = switch (op) {
+            case LT -> x < c;
+            case LTE -> x <= c;
+            case GT -> x > c | nan;
+            case GTE -> x >= c | nan;
+            case EQ -> x == c;
+            default -> x != c;
+          };
         }
-        k = kept;
+        sel[k] = r;
+        k += pass ? 1 : 0;
       }
       return k;
+    }
+
+    /** The first k selected rows of {@code sel} less those whose value is null. */
+    private int withoutNulls(Batch cur, FieldVector v, int k, int[] sel) {
+      if (!cur.mayHaveNulls(column)) {
+        return k;
+      }
+      long va = v.getValidityBufferAddress();
+      int kept = 0;
+      for (int q = 0; q < k; q++) {
+        int r = sel[q];
+        sel[kept] = r;
+        kept += (MemoryUtil.getByte(va + (r >>> 3)) >>> (r & 7)) & 1;
+      }
+      return kept;
     }
   }
 
@@ -290,7 +345,7 @@ public final class FilterExec extends ExecNode {
             }
             int[] sel = dev.quiver.engine.expr.Scratch.ints(m);
             int k = direct[t] != null ? direct[t].select(cur, sel)
-                : directInts[t] != null ? directInts[t].select(cur, sel) : -1;
+                : directNumbers[t] != null ? directNumbers[t].select(cur, sel) : -1;
             if (k >= 0) {
               cur = cur.withSelection(sel, k);
               continue;
