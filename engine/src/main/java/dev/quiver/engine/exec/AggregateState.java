@@ -794,6 +794,33 @@ public abstract class AggregateState {
     }
 
     @Override
+    public boolean foldsWindowed() {
+      return true;
+    }
+
+    @Override
+    public int foldWindowed(long keys, long args, int n, int[] window, long base) {
+      int len = window.length;
+      int i = 0;
+      for (; i < n; i++) {
+        long off = MemoryUtil.getLong(keys + 8L * i) - base;
+        if (Long.compareUnsigned(off, len) >= 0) {
+          break;
+        }
+        int g = window[(int) off] - 1;
+        if (g < 0) {
+          break;
+        }
+        long x = MemoryUtil.getLong(args + 8L * i);
+        if (!seen[g] || better(x, val[g])) {
+          val[g] = x;
+          seen[g] = true;
+        }
+      }
+      return i;
+    }
+
+    @Override
     public void merge(AggregateState other, int from, int[] map, int n) {
       MinMaxLong o = (MinMaxLong) other;
       for (int g = from, end = from + n; g < end; g++) {
@@ -850,6 +877,33 @@ public abstract class AggregateState {
           }
         }
       }
+    }
+
+    @Override
+    public boolean foldsWindowed() {
+      return true;
+    }
+
+    @Override
+    public int foldWindowed(long keys, long args, int n, int[] window, long base) {
+      int len = window.length;
+      int i = 0;
+      for (; i < n; i++) {
+        long off = MemoryUtil.getLong(keys + 8L * i) - base;
+        if (Long.compareUnsigned(off, len) >= 0) {
+          break;
+        }
+        int g = window[(int) off] - 1;
+        if (g < 0) {
+          break;
+        }
+        double x = Double.longBitsToDouble(MemoryUtil.getLong(args + 8L * i));
+        if (!seen[g] || better(x, val[g])) {
+          val[g] = x;
+          seen[g] = true;
+        }
+      }
+      return i;
     }
 
     @Override

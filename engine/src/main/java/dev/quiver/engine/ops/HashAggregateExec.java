@@ -337,10 +337,17 @@ public final class HashAggregateExec extends ExecNode {
     private int foldWindowed(long keyAddress, long[] argAddress, int from, int rows) {
       int[] window = longTable.window();
       long base = longTable.windowBase();
-      int done = rows;
-      for (int a = 0; a < states.length && done > 0; a++) {
+      int done = states[0].foldWindowed(keyAddress + 8L * from,
+          argAddress[0] == 0 ? 0 : argAddress[0] + 8L * from, rows, window, base);
+      for (int a = 1; a < states.length && done > 0; a++) {
         long args = argAddress[a] == 0 ? 0 : argAddress[a] + 8L * from;
-        done = states[a].foldWindowed(keyAddress + 8L * from, args, done, window, base);
+        int folded = states[a].foldWindowed(keyAddress + 8L * from, args, done, window, base);
+        if (folded != done) {
+          // The states before it folded rows this one did not: the ordinary path would count
+          // them twice.
+          throw new IllegalStateException(states[a].getClass().getSimpleName() + " folded "
+              + folded + " of " + done + " rows");
+        }
       }
       return done;
     }

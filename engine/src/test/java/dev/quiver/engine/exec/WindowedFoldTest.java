@@ -29,9 +29,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * One plain 64-bit key found in a flat window, and sums and counts of plain 64-bit columns, fold
- * most rows straight from Arrow memory ({@code AggregateState.foldWindowed}); a tile stops there
- * at a key that is new or outside the window and the ordinary path takes the rest. The results
+ * One plain 64-bit key found in a flat window, and counts, sums, means, minima and maxima of
+ * plain 64-bit columns, fold most rows straight from Arrow memory ({@code
+ * AggregateState.foldWindowed}); a tile stops there at a key that is new or outside the window
+ * and the ordinary path takes the rest. The results
  * must be what plain Java computes row by row, on any number of workers and morsel size, with
  * the window growing (new keys, keys below its base), a column whose nulls turn counting on
  * part-way, and the shapes that must not fold (few groups for a count; a filtered input).
@@ -41,13 +42,15 @@ class WindowedFoldTest {
   private static final int ROWS = 150_000;
   private static final Pattern DIRECT = Pattern.compile("direct_rows=(\\d+)");
 
-  /** Per group: count, sum(v), sum(x), sum(y), count(y). */
+  /** Per group: count, sum(v), sum(x), sum(y), count(y), min(v), max(x). */
   private static final class Want {
     long n;
     long sv;
     double sx;
     double sy;
     long cy;
+    long lo = Long.MAX_VALUE;
+    double hi = Double.NEGATIVE_INFINITY;
   }
 
   @Test
@@ -75,7 +78,7 @@ class WindowedFoldTest {
           new TestTables.Col("x", Types.FLOAT64, x), new TestTables.Col("y", Types.FLOAT64, y));
       for (int threads : new int[] {1, 2, 3}) {
         for (int morsel : new int[] {4_096, 65_536}) {
-          for (int lead = 0; lead < 8; lead++) {
+          for (int lead = 0; lead < 10; lead++) {
             String where = threads + " threads, " + morsel + "-row morsels, aggregate " + lead
                 + " first";
             // Every aggregate folds: most rows must go the direct way.
@@ -97,7 +100,7 @@ class WindowedFoldTest {
 
   /**
    * Groups {@code input} by {@code keyColumn} (values {@code keys}) with count(*), count(v),
-   * sum(v), mean(v), sum(x), mean(x), sum(y), count(y), that list rotated to start at {@code
+   * sum(v), mean(v), sum(x), mean(x), sum(y), count(y), min(v), max(x), that list rotated to start at {@code
    * lead}; checks every group against plain Java and returns the aggregate's direct rows.
    */
   private static long check(Catalog catalog, EngineMemory memory,
@@ -110,6 +113,8 @@ class WindowedFoldTest {
       g.n++;
       g.sv += (Long) v.get(i);
       g.sx += (Double) x.get(i);
+      g.lo = Math.min(g.lo, (Long) v.get(i));
+      g.hi = Math.max(g.hi, (Double) x.get(i));
       if (y.get(i) != null) {
         g.sy += (Double) y.get(i);
         g.cy++;
@@ -120,7 +125,7 @@ class WindowedFoldTest {
     List<LogicalPlan.AggregateCall> calls = List.of(agg("n", "count"),
         agg("cv", "count", col("v")), agg("sv", "sum", col("v")), agg("mv", "mean", col("v")),
         agg("sx", "sum", col("x")), agg("mx", "mean", col("x")), agg("sy", "sum", col("y")),
-        agg("cy", "count", col("y")));
+        agg("cy", "count", col("y")), agg("lo", "min", col("v")), agg("hi", "max", col("x")));
     List<LogicalPlan.AggregateCall> rotated = new ArrayList<>(calls);
     Collections.rotate(rotated, -lead);
     LogicalPlan p = input.aggregate(List.of(as("key", col(keyColumn))),
@@ -135,7 +140,7 @@ class WindowedFoldTest {
     }
     assertEquals(want.size(), got.size(), where);
     for (List<Object> rotatedRow : got) {
-      // Back in the order of calls: column 1 + i holds call (i + lead) mod 8.
+      // Back in the order of calls: column 1 + i holds call (i + lead) mod 10.
       List<Object> row = new ArrayList<>();
       row.add(rotatedRow.get(0));
       for (int c = 0; c < calls.size(); c++) {
@@ -157,6 +162,8 @@ class WindowedFoldTest {
         assertEquals(g.sy, (Double) row.get(7), 1e-9 * Math.max(1, g.sy), where);
       }
       assertEquals(g.cy, row.get(8), where);
+      assertEquals(g.lo, row.get(9), where);
+      assertEquals(g.hi, row.get(10), where);
     }
     assertFalse(explain.isEmpty());
     Matcher m = DIRECT.matcher(explain);
