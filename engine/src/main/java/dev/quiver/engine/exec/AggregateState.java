@@ -67,6 +67,15 @@ public abstract class AggregateState {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no windowed fold");
   }
 
+  /**
+   * The group of row i's key in a tile at {@code keys}, looked up in the window; -1 when the key
+   * is outside it or no group yet, where a fold stops.
+   */
+  static int windowGroup(long keys, int i, int[] window, long base) {
+    long off = MemoryUtil.getLong(keys + 8L * i) - base;
+    return Long.compareUnsigned(off, window.length) >= 0 ? -1 : window[(int) off] - 1;
+  }
+
   /** Folds every row into group 0 (aggregation without keys); overridden where it pays. */
   public void updateAll(int[] zeros, Vec arg, int n) {
     update(zeros, arg, n);
@@ -196,14 +205,9 @@ public abstract class AggregateState {
         return foldFewWindowed(keys, n, window, base);
       }
       long[] c = cnt;
-      int len = window.length;
       int i = 0;
       for (; i < n; i++) {
-        long off = MemoryUtil.getLong(keys + 8L * i) - base;
-        if (Long.compareUnsigned(off, len) >= 0) {
-          break;
-        }
-        int g = window[(int) off] - 1;
+        int g = windowGroup(keys, i, window, base);
         if (g < 0) {
           break;
         }
@@ -223,14 +227,9 @@ public abstract class AggregateState {
         lanes = new long[4 * stride];
       }
       long[] c4 = lanes;
-      int len = window.length;
       int i = 0;
       for (; i < n; i++) {
-        long off = MemoryUtil.getLong(keys + 8L * i) - base;
-        if (Long.compareUnsigned(off, len) >= 0) {
-          break;
-        }
-        int g = window[(int) off] - 1;
+        int g = windowGroup(keys, i, window, base);
         if (g < 0) {
           break;
         }
@@ -389,15 +388,10 @@ public abstract class AggregateState {
     @Override
     public int foldWindowed(long keys, long args, int n, int[] window, long base) {
       long[] s = sum;
-      int len = window.length;
       int i = 0;
       if (!counting) {
         for (; i < n; i++) {
-          long off = MemoryUtil.getLong(keys + 8L * i) - base;
-          if (Long.compareUnsigned(off, len) >= 0) {
-            break;
-          }
-          int g = window[(int) off] - 1;
+          int g = windowGroup(keys, i, window, base);
           if (g < 0) {
             break;
           }
@@ -408,11 +402,7 @@ public abstract class AggregateState {
       }
       long[] c = cnt;
       for (; i < n; i++) {
-        long off = MemoryUtil.getLong(keys + 8L * i) - base;
-        if (Long.compareUnsigned(off, len) >= 0) {
-          break;
-        }
-        int g = window[(int) off] - 1;
+        int g = windowGroup(keys, i, window, base);
         if (g < 0) {
           break;
         }
@@ -519,15 +509,10 @@ public abstract class AggregateState {
     @Override
     public int foldWindowed(long keys, long args, int n, int[] window, long base) {
       double[] s = sum;
-      int len = window.length;
       int i = 0;
       if (!counting) {
         for (; i < n; i++) {
-          long off = MemoryUtil.getLong(keys + 8L * i) - base;
-          if (Long.compareUnsigned(off, len) >= 0) {
-            break;
-          }
-          int g = window[(int) off] - 1;
+          int g = windowGroup(keys, i, window, base);
           if (g < 0) {
             break;
           }
@@ -538,11 +523,7 @@ public abstract class AggregateState {
       }
       long[] c = cnt;
       for (; i < n; i++) {
-        long off = MemoryUtil.getLong(keys + 8L * i) - base;
-        if (Long.compareUnsigned(off, len) >= 0) {
-          break;
-        }
-        int g = window[(int) off] - 1;
+        int g = windowGroup(keys, i, window, base);
         if (g < 0) {
           break;
         }
@@ -839,14 +820,9 @@ public abstract class AggregateState {
 
     @Override
     public int foldWindowed(long keys, long args, int n, int[] window, long base) {
-      int len = window.length;
       int i = 0;
       for (; i < n; i++) {
-        long off = MemoryUtil.getLong(keys + 8L * i) - base;
-        if (Long.compareUnsigned(off, len) >= 0) {
-          break;
-        }
-        int g = window[(int) off] - 1;
+        int g = windowGroup(keys, i, window, base);
         if (g < 0) {
           break;
         }
@@ -925,14 +901,9 @@ public abstract class AggregateState {
 
     @Override
     public int foldWindowed(long keys, long args, int n, int[] window, long base) {
-      int len = window.length;
       int i = 0;
       for (; i < n; i++) {
-        long off = MemoryUtil.getLong(keys + 8L * i) - base;
-        if (Long.compareUnsigned(off, len) >= 0) {
-          break;
-        }
-        int g = window[(int) off] - 1;
+        int g = windowGroup(keys, i, window, base);
         if (g < 0) {
           break;
         }
