@@ -311,11 +311,11 @@ public final class HashAggregateExec extends ExecNode {
     /**
      * The argument columns' data addresses (0 for count(*)) when this chunk's tiles can be folded
      * straight from Arrow memory through the key table's window ({@link
-     * AggregateState#foldWindowed}): no nulls in the key or any argument, and every state able
-     * to. Null otherwise.
+     * AggregateState#foldWindowed}): at least one aggregate (its fold finds where a tile
+     * stops), no nulls in the key or any argument, and every state able to. Null otherwise.
      */
     private long[] foldableWindowed(Batch b) {
-      if (b.mayHaveNulls(tiledKey)) {
+      if (states.length == 0 || b.mayHaveNulls(tiledKey)) {
         return null;
       }
       long[] out = new long[tiledArgs.length];

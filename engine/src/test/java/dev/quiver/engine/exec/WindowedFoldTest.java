@@ -92,6 +92,16 @@ class WindowedFoldTest {
             assertTrue(fewDirect > ROWS / 2 && fewDirect < ROWS,
                 where + ", four groups: " + fewDirect + " direct rows");
           }
+          // Keys alone (no aggregate to fold): every key once, through the ordinary path.
+          try (QueryEngine engine = new QueryEngine(catalog,
+                   ExecOptions.defaults().withThreads(threads).withMorselRows(morsel));
+               QueryResult r = engine.execute(scan("t").aggregate(List.of(as("key", col("k"))))
+                   .build(), memory.root())) {
+            List<List<Object>> keysOnly = Rows.drain(r);
+            assertEquals(new java.util.HashSet<>(k).size(), keysOnly.size());
+            assertEquals(new java.util.HashSet<>(k), new java.util.HashSet<>(
+                keysOnly.stream().map(row -> row.get(0)).toList()));
+          }
           // A filtered input carries a selection: the ordinary path.
           assertEquals(0, check(catalog, memory,
               scan("t").filter(call("gt", col("x"), lit(-1e300))), "k", k, v, x, y, threads,
