@@ -145,7 +145,8 @@ public final class FilterExec extends ExecNode {
    * boolean result before selecting (TPC-H's {@code l_shipdate} bounds over 6M rows). The
    * comparison is written so that no row takes a branch. Null rows never pass, as in SQL.
    */
-  private record NumberConstantMatch(int column, long constant, double floating, int op) {
+  private record NumberConstantMatch(int column, long constant, double floating, boolean float64,
+      int op) {
     static final int LT = 0;
     static final int LTE = 1;
     static final int GT = 2;
@@ -186,9 +187,10 @@ public final class FilterExec extends ExecNode {
         return null;
       }
       if (col.type().equals(dev.quiver.engine.types.Types.FLOAT64)) {
-        return new NumberConstantMatch(col.index(), 0, n.doubleValue(), op);
+        return new NumberConstantMatch(col.index(), 0, n.doubleValue(), true, op);
       }
-      return intLayout(col.type()) ? new NumberConstantMatch(col.index(), lit.longValue(), 0, op) : null;
+      return intLayout(col.type())
+          ? new NumberConstantMatch(col.index(), lit.longValue(), 0, false, op) : null;
     }
 
     private static boolean intLayout(org.apache.arrow.vector.types.pojo.ArrowType t) {
@@ -201,8 +203,9 @@ public final class FilterExec extends ExecNode {
     /** Rows of {@code cur} that match, written to {@code sel}; -1 when the layout is not plain. */
     int select(Batch cur, int[] sel) {
       FieldVector v = cur.dictionary(column) == null ? cur.column(column) : null;
-      if (v instanceof org.apache.arrow.vector.Float8Vector) {
-        return withoutNulls(cur, v, selectDoubles(cur, v.getDataBufferAddress(), sel), sel);
+      if (float64) {
+        return v instanceof org.apache.arrow.vector.Float8Vector
+            ? withoutNulls(cur, v, selectDoubles(cur, v.getDataBufferAddress(), sel), sel) : -1;
       }
       int width;
       if (v instanceof org.apache.arrow.vector.IntVector || v instanceof org.apache.arrow.vector.DateDayVector) {
