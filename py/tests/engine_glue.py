@@ -48,7 +48,12 @@ class JavaEngine:
         self.engine = J("dev.quiver.engine.exec.QueryEngine")(self.catalog, opts)
 
     def load(self, name: str, table: pa.Table) -> None:
-        """Commits ``table`` as dataset ``name`` (one C stream import, buffers transferred)."""
+        """Commits ``table`` as dataset ``name`` (one C stream import, buffers transferred).
+
+        Through Arrow Java's stock C Data importer, not Quiver's: give it batches that are not
+        slices of a shared array (``to_batches(max_chunksize=...)`` makes such slices), whose
+        offsets that importer does not apply.
+        """
         alloc = self.memory.root()
         stream = self._Stream.allocateNew(alloc)
         try:

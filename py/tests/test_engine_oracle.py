@@ -387,6 +387,80 @@ def test_filter_on_an_integer_or_date_constant_matches_duckdb(env, column, type_
         assert 0 < len(theirs) < table.num_rows, where
 
 
+@pytest.mark.parametrize("op", ["lt", "lte", "gt", "gte", "eq", "neq"])
+def test_filter_on_a_float64_constant_matches_duckdb(op):
+    """Float64 columns compared with a constant are decided on the column's buffer, by the
+    engine's total order, which DuckDB shares: NaN equals NaN and is above every number, -0.0
+    equals 0.0; null rows never pass. Constants: a value that occurs, NaN, -0.0 and infinity,
+    with either operand order, on whole morsels and after an earlier conjunct."""
+    rng = np.random.default_rng(SEED + 11)
+    n = 20_000
+    x = np.round(rng.normal(size=n), 2)
+    x[rng.random(n) < 0.05] = np.nan
+    x[rng.random(n) < 0.03] = -0.0
+    x[rng.random(n) < 0.03] = 0.0
+    x[rng.random(n) < 0.01] = np.inf
+    table = pa.table({"id": pa.array(np.arange(n, dtype=np.int64)),
+                      "x": pa.array(x, mask=rng.random(n) < 0.08)})
+    eng = JavaEngine(threads=2, morsel_rows=4096)
+    con = duckdb.connect()
+    try:
+        eng.load("f", table)
+        con.register("f", table)
+        sql_op = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "=", "neq": "<>"}[op]
+        mirrored = {"lt": "gt", "lte": "gte", "gt": "lt", "gte": "lte", "eq": "eq", "neq": "neq"}[op]
+        for value, sql_value in ((float(x[7]), repr(float(x[7]))), (math.nan, "'NaN'::DOUBLE"),
+                                 (-0.0, "-0.0::DOUBLE"), (math.inf, "'Infinity'::DOUBLE")):
+            json_value = "NaN" if math.isnan(value) else "Infinity" if math.isinf(value) else value
+            cmp = call(op, col("x"), lit("float64", json_value))
+            cases = [
+                (cmp, f"x {sql_op} {sql_value}"),
+                (call(mirrored, lit("float64", json_value), col("x")), f"x {sql_op} {sql_value}"),
+                (call("and", call("eq", call("mod", col("id"), lit("int64", 3)), lit("int64", 0)), cmp),
+                 f"id % 3 = 0 AND x {sql_op} {sql_value}"),
+            ]
+            for predicate, where in cases:
+                out = eng.run(plan({"node": "filter", "predicate": predicate,
+                                    "input": {"node": "scan", "dataset": "f"}}))
+                theirs = con.execute(f"SELECT id FROM f WHERE {where} ORDER BY id").fetchall()
+                assert sorted(out.column("id").to_pylist()) == [r[0] for r in theirs], where
+    finally:
+        con.close()
+        eng.close()
+
+
+@pytest.mark.parametrize("keys", [["k"], ["few"]], ids=["1000-keys", "4-keys"])
+def test_aggregate_folded_from_arrow_memory_matches_duckdb(keys):
+    """One int64 key in a flat window, counts, sums, means, minima and maxima of int64 and
+    float64 columns without nulls: folded straight from Arrow memory (the explain line counts
+    those rows), and a column with nulls in one stretch beside them; the keys alone, with no
+    aggregate, are the distinct keys."""
+    rng = np.random.default_rng(SEED + 12)
+    n = 60_000
+    k = rng.integers(0, 1000, n)
+    cols = {"k": k, "few": k % 4, "v": rng.integers(-10**9, 10**9, n), "x": rng.normal(size=n) * 100,
+            "y": rng.normal(size=n)}
+    y_null = (np.arange(n) >= 30_000) & (np.arange(n) < 30_500)
+    # Nulls are known per stored batch: only the batch holding y's nulls takes the ordinary path.
+    # Batches of their own arrays, not slices of one (JavaEngine.load imports through Arrow
+    # Java's stock C Data importer, which reads a sliced batch from its buffer's start).
+    table = pa.Table.from_batches([
+        pa.record_batch({name: pa.array(v[i:i + 8_192], mask=y_null[i:i + 8_192] if name == "y" else None)
+                         for name, v in cols.items()})
+        for i in range(0, n, 8_192)])
+    aggs = [("count", [], "count(*)"), ("count", ["x"], "count(x)"), ("sum", ["v"], "sum(v)"),
+            ("mean", ["v"], "avg(v)"), ("sum", ["x"], "sum(x)"), ("mean", ["x"], "avg(x)"),
+            ("min", ["v"], "min(v)"), ("max", ["x"], "max(x)"), ("sum", ["y"], "sum(y)"),
+            ("count", ["y"], "count(y)")]
+
+    def folded(eng, p, out):
+        explain = eng.explain(p)
+        assert "direct_rows=" in explain, explain
+
+    _grouped_matches_duckdb(table, keys, aggs, folded)
+    _grouped_matches_duckdb(table, keys, [], lambda eng, p, out: None)
+
+
 AGGS = [("count", [], "count(*)"), ("count", ["i32"], "count(i32)"), ("count_distinct", ["s"], "count(DISTINCT s)"),
         ("count_distinct", ["i8"], "count(DISTINCT i8)"),
         ("sum", ["i32"], "sum(i32)"), ("sum", ["u32"], "sum(u32)"), ("sum", ["f64"], "sum(f64)"),
