@@ -279,14 +279,9 @@ class PartitionedMergeTest {
   private static void check(Catalog catalog, EngineMemory memory, LogicalPlan p, int threads,
       int morsel, int keyCount, Map<List<Object>, Want> want, String where,
       Boolean partitioned) throws Exception {
-    List<List<Object>> got;
-    String explain;
-    try (QueryEngine engine = new QueryEngine(catalog,
-             ExecOptions.defaults().withThreads(threads).withMorselRows(morsel));
-         QueryResult r = engine.execute(p, memory.root())) {
-      got = Rows.drain(r);
-      explain = r.explain();
-    }
+    Rows.Run run = Rows.run(catalog, memory, p, threads, morsel);
+    List<List<Object>> got = run.rows();
+    String explain = run.explain();
     if (partitioned != null) {
       assertEquals(partitioned, explain.contains("partitions="), where + "\n" + explain);
     }

@@ -193,11 +193,7 @@ class QueryEngineTest {
   /** All rows of plan p run on its own engine with the given threads and morsel size. */
   private static List<List<Object>> run(Catalog catalog, EngineMemory memory, LogicalPlan p,
       int threads, int morsel) throws Exception {
-    try (QueryEngine engine = new QueryEngine(catalog,
-             ExecOptions.defaults().withThreads(threads).withMorselRows(morsel));
-         QueryResult r = engine.execute(p, memory.root())) {
-      return Rows.drain(r);
-    }
+    return Rows.run(catalog, memory, p, threads, morsel).rows();
   }
 
   /**

@@ -93,15 +93,11 @@ class WindowedFoldTest {
                 where + ", four groups: " + fewDirect + " direct rows");
           }
           // Keys alone (no aggregate to fold): every key once, through the ordinary path.
-          try (QueryEngine engine = new QueryEngine(catalog,
-                   ExecOptions.defaults().withThreads(threads).withMorselRows(morsel));
-               QueryResult r = engine.execute(scan("t").aggregate(List.of(as("key", col("k"))))
-                   .build(), memory.root())) {
-            List<List<Object>> keysOnly = Rows.drain(r);
-            assertEquals(new java.util.HashSet<>(k).size(), keysOnly.size());
-            assertEquals(new java.util.HashSet<>(k), new java.util.HashSet<>(
-                keysOnly.stream().map(row -> row.get(0)).toList()));
-          }
+          List<List<Object>> keysOnly = Rows.run(catalog, memory,
+              scan("t").aggregate(List.of(as("key", col("k")))).build(), threads, morsel).rows();
+          assertEquals(new java.util.HashSet<>(k).size(), keysOnly.size());
+          assertEquals(new java.util.HashSet<>(k), new java.util.HashSet<>(
+              keysOnly.stream().map(row -> row.get(0)).toList()));
           // A filtered input carries a selection: the ordinary path.
           assertEquals(0, check(catalog, memory,
               scan("t").filter(call("gt", col("x"), lit(-1e300))), "k", k, v, x, y, threads,
@@ -143,14 +139,9 @@ class WindowedFoldTest {
     Collections.rotate(rotated, -lead);
     LogicalPlan p = input.aggregate(List.of(as("key", col(keyColumn))),
         rotated.toArray(new LogicalPlan.AggregateCall[0])).build();
-    List<List<Object>> got;
-    String explain;
-    try (QueryEngine engine = new QueryEngine(catalog,
-             ExecOptions.defaults().withThreads(threads).withMorselRows(morsel));
-         QueryResult r = engine.execute(p, memory.root())) {
-      got = Rows.drain(r);
-      explain = r.explain();
-    }
+    Rows.Run run = Rows.run(catalog, memory, p, threads, morsel);
+    List<List<Object>> got = run.rows();
+    String explain = run.explain();
     assertEquals(want.size(), got.size(), where);
     for (List<Object> rotatedRow : got) {
       // Back in the order of calls: column 1 + i holds call (i + lead) mod 10.
