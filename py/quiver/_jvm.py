@@ -44,9 +44,10 @@ class JvmOptions:
         full Python ``gc.collect()`` on a JPype thread that holds the GIL, and a Python
         collection may call ``System.gc()``). Off by default: with 3M Python objects alive a
         full collection took 330-366 ms, and 60 in-process group-bys took 10.7-11.4 s with it
-        against 1.8-2.2 s without (``benchmarks/gc_coupling.py``, ``docs/in-process.md``). Quiver frees Java memory explicitly
-        and never needs a Java collection to release Python memory; turn it on only for code
-        of your own whose Java objects hold Python objects (JPype proxies) in cycles.
+        against 1.8-2.2 s without (``benchmarks/gc_coupling.py``, ``docs/in-process.md``).
+        Quiver frees Java memory explicitly and never needs a Java collection to release Python
+        memory; turn it on only for code of your own whose Java objects hold Python objects
+        (JPype proxies) in cycles.
     """
 
     heap: str | None = None
