@@ -9,6 +9,7 @@ import dev.quiver.engine.exec.ExecNode;
 import dev.quiver.engine.exec.GroupTable;
 import dev.quiver.engine.exec.LongGroupTable;
 import dev.quiver.engine.exec.PackedKeys;
+import dev.quiver.engine.exec.PartitionedRows;
 import dev.quiver.engine.exec.Parallel;
 import dev.quiver.engine.exec.RowKeys;
 import dev.quiver.engine.expr.AggregateKind;
@@ -172,10 +173,20 @@ public final class HashAggregateExec extends ExecNode {
     long rowsSeen;
     /** Whether this worker's 64-bit key table flushes: 0 undecided, 1 yes, -1 no. */
     int longKeysFlush;
+    /**
+     * Rows kept by partition instead of looked up in {@link #longTable}, once that showed too
+     * many groups to stay in the cache ({@link #flushDue}); null while rows go to the table.
+     */
+    PartitionedRows kept;
+    /** Whether this worker may still keep rows (not after it gave up once, {@link #unkeep}). */
+    boolean keeps = true;
+    /** Heap bytes of every worker's {@link #kept} rows, against {@link #keptHeapBudget}. */
+    final AtomicLong keptHeapBytes;
 
-    Local(AtomicReference<PackedKeys> layout, AtomicLong runsHeapBytes) {
+    Local(AtomicReference<PackedKeys> layout, AtomicLong runsHeapBytes, AtomicLong keptHeapBytes) {
       this.layout = layout;
       this.runsHeapBytes = runsHeapBytes;
+      this.keptHeapBytes = keptHeapBytes;
       this.packing = layout.get();
       for (int a = 0; a < states.length; a++) {
         states[a] = newState(a);
@@ -195,8 +206,11 @@ public final class HashAggregateExec extends ExecNode {
       try (b) {
         int n = b.count();
         metrics.rowsIn.addAndGet(n);
-        rowsSeen += longKeysFlush == 0 ? n : 0;
+        rowsSeen += longKeysFlush == 0 || kept != null ? n : 0;
         if (n == 0) {
+          return;
+        }
+        if (kept != null && keep(b, n)) {
           return;
         }
         if (aggregateTiled(b, n)) {
@@ -244,6 +258,69 @@ public final class HashAggregateExec extends ExecNode {
         }
       } finally {
         metrics.nanos.addAndGet(System.nanoTime() - t0);
+      }
+    }
+
+    /**
+     * Keeps chunk b's rows by partition ({@link #kept}); false, having kept nothing, when the
+     * chunk's keys do not pack (the caller's path then gives up packing). An argument that
+     * cannot be kept, or the kept rows outgrowing {@link #keptHeapBudget}, ends keeping for
+     * this worker: what it kept is folded into its table, which goes on as if it had never
+     * kept rows (and may still flush).
+     */
+    private boolean keep(Batch b, int n) {
+      long[] keys;
+      boolean[] keyNulls = null;
+      if (packed) {
+        keys = pack(b, n);
+        if (keys == null) {
+          return false;
+        }
+      } else {
+        LongVec k = (LongVec) groupExprs.get(0).evaluate(b);
+        keys = k.values;
+        keyNulls = k.hasNulls() ? k.nulls : null;
+      }
+      Vec[] args = new Vec[states.length];
+      for (int a = 0; a < args.length; a++) {
+        PhysicalExpr arg = aggregates.get(a).arg();
+        args[a] = arg == null ? null : arg.evaluate(b);
+        if (!PartitionedRows.keeps(args[a])) {
+          unkeep();
+          return false;
+        }
+      }
+      long bytes = kept.add(keys, keyNulls, args, n);
+      metrics.keptRows.addAndGet(n);
+      if (keptHeapBytes.addAndGet(bytes) > keptHeapBudget()) {
+        unkeep();
+      }
+      return true;
+    }
+
+    /**
+     * Stops keeping rows for good: the ones kept so far are folded into this worker's table,
+     * and whether it flushes is decided afresh.
+     */
+    void unkeep() {
+      keeps = false;
+      if (kept == null) {
+        return;
+      }
+      PartitionedRows rows = kept;
+      kept = null;
+      longKeysFlush = 0;
+      rows.forEachBlock(r -> foldRows(r.keys(), r.keyNulls(), r.args(), r.n()));
+      keptHeapBytes.addAndGet(-rows.heapBytes());
+    }
+
+    /** Looks {@code n} 64-bit keys (packed or raw, nulls flagged) up and folds their arguments. */
+    void foldRows(long[] keys, boolean[] keyNulls, Vec[] args, int n) {
+      int[] gids = longTable.findOrInsert(new LongVec(PACKED, keys, n, keyNulls), n);
+      int groups = longTable.size();
+      for (int a = 0; a < states.length; a++) {
+        states[a].ensure(groups);
+        states[a].update(gids, args[a], n);
       }
     }
 
@@ -414,6 +491,7 @@ public final class HashAggregateExec extends ExecNode {
      * groups found so far in group-id order so their ids and aggregate states stay valid.
      */
     void toByteKeys() {
+      unkeep();
       int g = longTable.size();
       table = packedAsByteKeys(packing, longTable.keys(PACKED).values, g);
       longTable = null;
@@ -458,6 +536,11 @@ public final class HashAggregateExec extends ExecNode {
      * GROUP BY l_partkey, l_suppkey (7.5 rows per group) on one thread took 380-412 ms without
      * flushing and 503-530 with it, while GROUP BY l_orderkey, l_linenumber (every key new)
      * took 572-590 without and 462-475 with.
+     *
+     * <p>Before that decision, a 64-bit key table outside a window that reaches {@link
+     * #KEEP_MIN_GROUPS} groups stops taking rows: they are kept by partition ({@link #kept})
+     * and aggregated a partition at a time at the end, which beats both (one thread: 440 -> 209
+     * and 381 -> 226 ms for the two groupings above).
      */
     boolean flushDue() {
       if (!flushable) {
@@ -469,6 +552,13 @@ public final class HashAggregateExec extends ExecNode {
       if (longTable == null || longTable.hasWindow()) {
         return false;
       }
+      if (longKeysFlush == 0 && keeps && longTable.size() >= KEEP_MIN_GROUPS) {
+        // Too many groups for the cache: rows are kept by partition from here on (the ones
+        // so far stay in the table, whose groups join the partitions at the end).
+        kept = new PartitionedRows(FLUSH_BITS);
+        longKeysFlush = -1;
+        return false;
+      }
       if (longKeysFlush == 0 && rowsSeen >= DECIDE_ROWS) {
         longKeysFlush = longTable.size() >= MOSTLY_NEW * rowsSeen ? 1 : -1;
       }
@@ -477,7 +567,7 @@ public final class HashAggregateExec extends ExecNode {
 
     /** A worker with no groups yet, keyed as this one is (packed, raw or byte keys). */
     Local emptyLike() {
-      Local l = new Local(layout, runsHeapBytes);
+      Local l = new Local(layout, runsHeapBytes, keptHeapBytes);
       l.packing = packing;
       if (table != null && l.table == null) {
         l.table = new GroupTable();
@@ -564,13 +654,14 @@ public final class HashAggregateExec extends ExecNode {
   private List<Batch> compute(ExecContext ctx) {
     AtomicReference<PackedKeys> layout = new AtomicReference<>(fixedPacking);
     AtomicLong runsHeapBytes = new AtomicLong();
+    AtomicLong keptHeapBytes = new AtomicLong();
     List<Local> locals = new ArrayList<>(
-        Parallel.drain(child, ctx, () -> new Local(layout, runsHeapBytes)));
+        Parallel.drain(child, ctx, () -> new Local(layout, runsHeapBytes, keptHeapBytes)));
     // Merging inserts every other worker's groups into the first table: start from the largest.
     locals.sort(java.util.Comparator.comparingInt(Local::groups).reversed());
     long t0 = System.nanoTime();
     toSameKeys(locals);
-    boolean flushed = locals.stream().anyMatch(l -> !l.flushed.isEmpty());
+    boolean flushed = locals.stream().anyMatch(l -> !l.flushed.isEmpty() || l.kept != null);
     if (flushed || partitionedMergePays(locals, ctx)) {
       List<Batch> out = mergePartitioned(locals, flushed, ctx);
       metrics.nanos.addAndGet(System.nanoTime() - t0);
@@ -629,6 +720,20 @@ public final class HashAggregateExec extends ExecNode {
     return Runtime.getRuntime().maxMemory() / 3;
   }
 
+  /**
+   * Heap the rows kept by partition ({@link PartitionedRows}) may hold, over all workers: a
+   * quarter of the Java heap. Past it, workers fold what they kept into their tables and go on
+   * as if they had never kept rows.
+   */
+  static long keptHeapBudget() {
+    return Runtime.getRuntime().maxMemory() / 4;
+  }
+
+  /**
+   * Groups in a worker's 64-bit key table, after {@link #DECIDE_ROWS} rows, from which it keeps
+   * rows by partition instead: the table and its states no longer stay in the L2 cache.
+   */
+  static final int KEEP_MIN_GROUPS = 1 << 16;
   /** Rows a worker's 64-bit key table sees before it decides whether to flush. */
   private static final long DECIDE_ROWS = 1 << 18;
   /** Groups per row seen at which 64-bit keys are taken to be mostly new, and flush. */
@@ -690,8 +795,12 @@ public final class HashAggregateExec extends ExecNode {
     metrics.partitions.addAndGet(parts);
     Runs[] last = new Runs[locals.size()];
     List<Runs> runs = new ArrayList<>();
+    List<PartitionedRows> kept = new ArrayList<>();
     for (Local l : locals) {
       runs.addAll(l.flushed);
+      if (l.kept != null && l.kept.rows() > 0) {
+        kept.add(l.kept);
+      }
     }
     AtomicInteger nextWorker = new AtomicInteger();
     Parallel.onWorkers(ctx, Math.min(ctx.threads(), last.length), anyWorker -> {
@@ -714,6 +823,11 @@ public final class HashAggregateExec extends ExecNode {
           int mark = Scratch.mark();
           try {
             Local part = template.emptyLike();
+            PartitionedRows.Slice rows = kept.isEmpty() ? null
+                : PartitionedRows.gather(kept, p, aggregates.size());
+            if (rows != null) {
+              part.foldRows(rows.keys(), rows.keyNulls(), rows.args(), rows.n());
+            }
             for (Runs r : runs) {
               r.mergeInto(part, p);
             }
