@@ -555,6 +555,51 @@ def test_aggregate_merged_by_partition_matches_duckdb(keys):
     _grouped_matches_duckdb(table, keys, [a for a in AGGS if a[0] != "count_distinct"], partitioned)
 
 
+@pytest.mark.parametrize("keys", [["hc"], ["hc32", "i8"]], ids=["long-key", "packed-keys"])
+def test_aggregate_of_rows_kept_by_partition_matches_duckdb(keys):
+    """Many more groups than the cache holds: once a worker's table of 64-bit keys (raw, or
+    packed from two columns) has 64K groups, its later rows are kept by hash partition and
+    aggregated a partition at a time at the end (the explain line counts them), with the groups
+    its table already had. Every aggregate kind but count distinct, over every numeric, decimal,
+    date, timestamp and boolean column with nulls; with a string argument nothing is kept."""
+    rng = np.random.default_rng(SEED + 14)
+    n = 300_000
+    pool = rng.integers(-10**15, 10**15, 150_000)
+    hc = pool[rng.integers(0, len(pool), n)]
+
+    def nulls(p):
+        return rng.random(n) < p
+
+    table = pa.table({
+        "hc": pa.array(hc, mask=nulls(0.002)),
+        "hc32": pa.array((hc % 150_000).astype(np.int32)),
+        "i8": pa.array(rng.integers(-3, 3, n).astype(np.int8), mask=nulls(0.01)),
+        "i32": pa.array(rng.integers(-10**6, 10**6, n).astype(np.int32), mask=nulls(0.1)),
+        "u32": pa.array(rng.integers(0, 4 * 10**9, n).astype(np.uint32), mask=nulls(0.1)),
+        "i64": pa.array(rng.integers(-10**12, 10**12, n), mask=nulls(0.1)),
+        "f32": pa.array(rng.uniform(-1000, 1000, n).astype(np.float32), mask=nulls(0.1)),
+        "f64": pa.array(rng.uniform(-1e6, 1e6, n), mask=nulls(0.1)),
+        "d": pa.array([decimal.Decimal(int(v)).scaleb(-2) for v in rng.integers(-10**9, 10**9, n)],
+                      pa.decimal128(12, 2), mask=nulls(0.1)),
+        "dt": pa.array(rng.integers(-20_000, 30_000, n).astype(np.int32), mask=nulls(0.1)).cast(pa.date32()),
+        "ts": pa.array(rng.integers(-2 * 10**15, 3 * 10**15, n), mask=nulls(0.1)).cast(pa.timestamp("us")),
+        "b": pa.array(rng.random(n) < 0.5, mask=nulls(0.1)),
+        "s": pa.array([f"w{v}" for v in rng.integers(0, 1000, n)]),
+    })
+    aggs = [a for a in AGGS if a[0] != "count_distinct" and "s" not in a[1] and "d4" not in a[1]
+            and "i8" not in a[1]]
+
+    def kept(eng, p, out):
+        assert "partitioned_rows=" in eng.explain(p), eng.explain(p)
+        assert out.num_rows > 100_000
+
+    def not_kept(eng, p, out):
+        assert "partitioned_rows=" not in eng.explain(p), eng.explain(p)
+
+    _grouped_matches_duckdb(table, keys, aggs, kept)
+    _grouped_matches_duckdb(table, keys, aggs[:3] + [("max", ["s"], "max(s)")], not_kept)
+
+
 def test_aggregate_of_empty_input(env):
     eng, _, _ = env
     out = eng.run(plan({"node": "aggregate", "input": {"node": "filter", "input": {"node": "scan", "dataset": "r"},
