@@ -45,6 +45,23 @@ public final class PartitionedRows {
     return LongGroupTable.mix(key) >>> (32 - bits);
   }
 
+  /**
+   * The placing pass of a counting sort: {@code pos} holds each of {@code n} rows' partition and
+   * {@code bounds[p + 1]} the count of rows in partition p. Turns {@code bounds} into the
+   * partitions' starts (and the end) and each {@code pos} into its row's index in partition
+   * order, rows of one partition keeping their order.
+   */
+  public static void place(int[] pos, int n, int[] bounds) {
+    int parts = bounds.length - 1;
+    for (int p = 0; p < parts; p++) {
+      bounds[p + 1] += bounds[p];
+    }
+    int[] cursor = Arrays.copyOf(bounds, parts);
+    for (int i = 0; i < n; i++) {
+      pos[i] = cursor[pos[i]]++;
+    }
+  }
+
   /** Whether an argument's values can be kept (null: an aggregate with no argument). */
   public static boolean keeps(Vec arg) {
     return arg == null || arg instanceof LongVec || arg instanceof DoubleVec
@@ -75,13 +92,7 @@ public final class PartitionedRows {
       to[i] = p;
       bounds[p + 1]++;
     }
-    for (int p = 0; p < parts; p++) {
-      bounds[p + 1] += bounds[p];
-    }
-    int[] cursor = Arrays.copyOf(bounds, parts);
-    for (int i = 0; i < n; i++) {
-      to[i] = cursor[to[i]]++;
-    }
+    place(to, n, bounds);
     long[] k = new long[n];
     for (int i = 0; i < n; i++) {
       k[to[i]] = keys[i];

@@ -893,20 +893,15 @@ public final class HashAggregateExec extends ExecNode {
       for (int g = 0; g < n; g++) {
         int p;
         if (raw != null) {
-          p = g == nullGroup ? 0 : LongGroupTable.mix(raw[g]) >>> (32 - bits);
+          // As rows kept by partition are: the partition merge meets both.
+          p = g == nullGroup ? 0 : PartitionedRows.partition(raw[g], bits);
         } else {
           p = (int) (table.groupHash(g) >>> (64 - bits));
         }
         pos[g] = p;
         bounds[p + 1]++;
       }
-      for (int p = 0; p < parts; p++) {
-        bounds[p + 1] += bounds[p];
-      }
-      int[] cursor = Arrays.copyOf(bounds, parts);
-      for (int g = 0; g < n; g++) {
-        pos[g] = cursor[pos[g]]++;
-      }
+      PartitionedRows.place(pos, n, bounds);
       if (raw != null) {
         longKeys = new long[n];
         for (int g = 0; g < n; g++) {

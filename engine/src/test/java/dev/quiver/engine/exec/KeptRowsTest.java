@@ -19,7 +19,6 @@ import dev.quiver.engine.testing.LeakCheck;
 import dev.quiver.engine.types.Types;
 import java.math.BigDecimal;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -47,21 +46,6 @@ class KeptRowsTest {
   private static final int ROWS = 300_000;
   private static final ArrowType DEC = new ArrowType.Decimal(15, 2, 128);
   private static final Pattern KEPT = Pattern.compile("partitioned_rows=(\\d+)");
-
-  /** Per group: count, sum/min/count of v, sum/max/values of x, sum of d, min of f, max of s. */
-  private static final class Want {
-    long n;
-    long sv;
-    long cv;
-    long lo = Long.MAX_VALUE;
-    double sx;
-    long cx;
-    double hi = Double.NEGATIVE_INFINITY;
-    final List<Double> xs = new ArrayList<>();
-    BigDecimal sd;
-    Boolean mf;
-    String ms;
-  }
 
   @Test
   void keptRowsAggregateByPartitionAsJavaDoesRowByRow(EngineMemory memory) throws Exception {
@@ -137,7 +121,7 @@ class KeptRowsTest {
   private static long check(Catalog catalog, EngineMemory memory, PlanBuilder input,
       Map<String, List<Object>> t, List<String> keys, IntPredicate rows, boolean withString,
       int threads, int morsel, String where) throws Exception {
-    Map<List<Object>, Want> want = new HashMap<>();
+    Map<List<Object>, GroupWant> want = new HashMap<>();
     for (int i = 0; i < ROWS; i++) {
       if (!rows.test(i)) {
         continue;
@@ -146,33 +130,9 @@ class KeptRowsTest {
       for (String c : keys) {
         key.add(t.get(c).get(i));
       }
-      Want g = want.computeIfAbsent(key, unused -> new Want());
-      g.n++;
-      Long v = (Long) t.get("v").get(i);
-      if (v != null) {
-        g.sv += v;
-        g.cv++;
-        g.lo = Math.min(g.lo, v);
-      }
-      Double x = (Double) t.get("x").get(i);
-      if (x != null) {
-        g.sx += x;
-        g.cx++;
-        g.hi = Math.max(g.hi, x);
-        g.xs.add(x);
-      }
-      BigDecimal d = (BigDecimal) t.get("d").get(i);
-      if (d != null) {
-        g.sd = g.sd == null ? d : g.sd.add(d);
-      }
-      Boolean f = (Boolean) t.get("f").get(i);
-      if (f != null) {
-        g.mf = g.mf == null ? f : g.mf && f;
-      }
-      String s = (String) t.get("s").get(i);
-      if (g.ms == null || s.compareTo(g.ms) > 0) {
-        g.ms = s;
-      }
+      want.computeIfAbsent(key, unused -> new GroupWant()).add((Long) t.get("v").get(i),
+          (Double) t.get("x").get(i), (BigDecimal) t.get("d").get(i),
+          (Boolean) t.get("f").get(i), (String) t.get("s").get(i));
     }
     List<LogicalPlan.AggregateCall> calls = new ArrayList<>(List.of(agg("n", "count"),
         agg("sv", "sum", col("v")), agg("lo", "min", col("v")), agg("cv", "count", col("v")),
@@ -189,25 +149,14 @@ class KeptRowsTest {
     for (List<Object> row : run.rows()) {
       List<Object> key = row.subList(0, keys.size());
       assertTrue(seen.add(key), where + ": group twice " + key);
-      Want g = want.get(key);
+      GroupWant g = want.get(key);
       assertNotNull(g, where + ": unexpected group " + key);
       List<Object> vals = row.subList(keys.size(), row.size());
       assertEquals(g.n, vals.get(0), where);
       assertEquals(g.cv == 0 ? null : g.sv, vals.get(1), where);
       assertEquals(g.cv == 0 ? null : g.lo, vals.get(2), where);
       assertEquals(g.cv, vals.get(3), where);
-      if (g.cx == 0) {
-        assertEquals(Arrays.asList(null, null, null), vals.subList(4, 7), where);
-      } else {
-        double mean = g.sx / g.cx;
-        double m2 = 0;
-        for (double xi : g.xs) {
-          m2 += (xi - mean) * (xi - mean);
-        }
-        assertEquals(mean, (Double) vals.get(4), 1e-9 * Math.max(1, Math.abs(mean)), where);
-        assertEquals(g.hi, vals.get(5), where);
-        assertEquals(m2 / g.cx, (Double) vals.get(6), 1e-7 * Math.max(1, m2 / g.cx), where);
-      }
+      g.assertMeanMaxVarPop(vals, 4, where);
       assertEquals(g.sd, vals.get(7), where);
       assertEquals(g.mf, vals.get(8), where);
       if (withString) {

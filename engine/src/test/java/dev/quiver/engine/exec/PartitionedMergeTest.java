@@ -15,7 +15,6 @@ import dev.quiver.engine.testing.LeakCheck;
 import dev.quiver.engine.types.Types;
 import java.math.BigDecimal;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -36,21 +35,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LeakCheck.class)
 class PartitionedMergeTest {
   private static final ArrowType DEC = new ArrowType.Decimal(15, 2, 128);
-
-  /** Per group: count, sum(v), count(v), min(v), sum(x), count(x), max(x), sum(x^2), sum(d), max(s), min(f). */
-  private static final class Want {
-    long n;
-    long sv;
-    long cv;
-    long lo = Long.MAX_VALUE;
-    double sx;
-    long cx;
-    double hi = Double.NEGATIVE_INFINITY;
-    final List<Double> xs = new ArrayList<>();
-    BigDecimal sd;
-    String ms;
-    Boolean mf;
-  }
 
   @Test
   void everyKeyTableAndStateMatchesJavaRowByRow(EngineMemory memory) throws Exception {
@@ -140,35 +124,14 @@ class PartitionedMergeTest {
           new TestTables.Col("v", Types.INT64, v), new TestTables.Col("x", Types.FLOAT64, x),
           new TestTables.Col("d", DEC, d), new TestTables.Col("f", Types.BOOL, f));
       for (List<String> keys : keySets) {
-        Map<List<Object>, Want> want = new HashMap<>();
+        Map<List<Object>, GroupWant> want = new HashMap<>();
         for (int i = 0; i < rows; i++) {
           List<Object> key = new ArrayList<>();
           for (String c : keys) {
             key.add(t.get(c).get(i));
           }
-          Want g = want.computeIfAbsent(key, unused -> new Want());
-          g.n++;
-          if (v.get(i) != null) {
-            g.sv += (Long) v.get(i);
-            g.cv++;
-            g.lo = Math.min(g.lo, (Long) v.get(i));
-          }
-          if (x.get(i) != null) {
-            double xi = (Double) x.get(i);
-            g.sx += xi;
-            g.cx++;
-            g.hi = Math.max(g.hi, xi);
-            g.xs.add(xi);
-          }
-          if (d.get(i) != null) {
-            g.sd = g.sd == null ? (BigDecimal) d.get(i) : g.sd.add((BigDecimal) d.get(i));
-          }
-          if (s.get(i) != null && (g.ms == null || ((String) s.get(i)).compareTo(g.ms) > 0)) {
-            g.ms = (String) s.get(i);
-          }
-          if (f.get(i) != null) {
-            g.mf = g.mf == null ? (Boolean) f.get(i) : g.mf && (Boolean) f.get(i);
-          }
+          want.computeIfAbsent(key, unused -> new GroupWant()).add((Long) v.get(i),
+              (Double) x.get(i), (BigDecimal) d.get(i), (Boolean) f.get(i), (String) s.get(i));
         }
         LogicalPlan p = scan("t").aggregate(keys.stream().map(c -> as(c, col(c))).toList(),
             agg("n", "count"), agg("sv", "sum", col("v")), agg("lo", "min", col("v")),
@@ -277,7 +240,7 @@ class PartitionedMergeTest {
   }
 
   private static void check(Catalog catalog, EngineMemory memory, LogicalPlan p, int threads,
-      int morsel, int keyCount, Map<List<Object>, Want> want, String where,
+      int morsel, int keyCount, Map<List<Object>, GroupWant> want, String where,
       Boolean partitioned) throws Exception {
     Rows.Run run = Rows.run(catalog, memory, p, threads, morsel);
     List<List<Object>> got = run.rows();
@@ -290,24 +253,13 @@ class PartitionedMergeTest {
     for (List<Object> row : got) {
       List<Object> key = row.subList(0, keyCount);
       assertTrue(seen.add(key), where + ": group twice " + key);
-      Want g = want.get(key);
+      GroupWant g = want.get(key);
       assertNotNull(g, where + ": unexpected group " + key);
       List<Object> vals = row.subList(keyCount, row.size());
       assertEquals(g.n, vals.get(0), where);
       assertEquals(g.cv == 0 ? null : g.sv, vals.get(1), where);
       assertEquals(g.cv == 0 ? null : g.lo, vals.get(2), where);
-      if (g.cx == 0) {
-        assertEquals(Arrays.asList(null, null, null), vals.subList(3, 6), where);
-      } else {
-        double mean = g.sx / g.cx;
-        double m2 = 0;
-        for (double xi : g.xs) {
-          m2 += (xi - mean) * (xi - mean);
-        }
-        assertEquals(mean, (Double) vals.get(3), 1e-9 * Math.max(1, Math.abs(mean)), where);
-        assertEquals(g.hi, vals.get(4), where);
-        assertEquals(m2 / g.cx, (Double) vals.get(5), 1e-7 * Math.max(1, m2 / g.cx), where);
-      }
+      g.assertMeanMaxVarPop(vals, 3, where);
       assertEquals(g.sd, vals.get(6), where);
       assertEquals(g.ms, vals.get(7), where);
       assertEquals(g.mf, vals.get(8), where);
