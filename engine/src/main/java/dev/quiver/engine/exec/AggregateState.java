@@ -44,36 +44,28 @@ public abstract class AggregateState {
   public abstract void update(int[] gids, Vec arg, int n);
 
   /**
-   * Whether {@link #foldWindowed} folds this state's rows now. A state answering yes must fold
+   * Whether {@link #foldDirect} folds this state's rows now. A state answering yes must fold
    * every row it is given up to the first key that is not yet a group, as every other state
    * does, so that the aggregates of one tile fold the same rows.
    */
-  public boolean foldsWindowed() {
+  public boolean foldsDirect() {
     return false;
   }
 
   /**
    * Folds the leading rows of a tile straight from Arrow memory, with no copy into Java arrays:
    * {@code keys} and {@code args} are the addresses of the tile's first 64-bit key and argument
-   * (args 0 for count(*)), neither column has nulls, and a key's group is {@code window[key -
-   * base] - 1}. Stops at the first row whose key is outside the window or not yet a group and
-   * returns the rows folded, for the ordinary path to take the rest. One loop reads the key,
+   * (args 0 for count(*)), neither column has nulls, and {@code lookup} finds a key's group (in
+   * the table's window or its hash slots). Stops at the first row whose key is outside the
+   * window or not yet a group and returns the rows folded, for the ordinary path to take the
+   * rest. One loop reads the key,
    * finds the group and folds the argument: on 10M rows with 1,000 keys, one thread, 11-12 ms
    * against 33 ms for copying the key and argument tiles into arrays and folding from there (a
    * standalone test: the copies themselves took 9 ms, the two L1-resident loops after them the
    * rest).
    */
-  public int foldWindowed(long keys, long args, int n, int[] window, long base) {
-    throw new UnsupportedOperationException(getClass().getSimpleName() + " has no windowed fold");
-  }
-
-  /**
-   * The group of row i's key in a tile at {@code keys}, looked up in the window; -1 when the key
-   * is outside it or no group yet, where a fold stops.
-   */
-  static int windowGroup(long keys, int i, int[] window, long base) {
-    long off = MemoryUtil.getLong(keys + 8L * i) - base;
-    return Long.compareUnsigned(off, window.length) >= 0 ? -1 : window[(int) off] - 1;
+  public int foldDirect(long keys, long args, int n, FoldLookup lookup) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " has no direct fold");
   }
 
   /** Folds every row into group 0 (aggregation without keys); overridden where it pays. */
@@ -191,23 +183,29 @@ public abstract class AggregateState {
       }
     }
 
-    /** Per-lane counters of {@link #foldWindowed} with few groups (reused). */
+    /** Per-lane counters of {@link #foldDirect} with few groups (reused). */
     private long[] lanes = new long[0];
 
     @Override
-    public boolean foldsWindowed() {
+    public boolean foldsDirect() {
       return true;
     }
 
     @Override
-    public int foldWindowed(long keys, long args, int n, int[] window, long base) {
+    public int foldDirect(long keys, long args, int n, FoldLookup lookup) {
+      return lookup.windowed() ? fold(keys, args, n, lookup, true)
+          : fold(keys, args, n, lookup, false);
+    }
+
+    /** {@link #foldDirect} for one kind of lookup (a constant: each call site compiles its own loop). */
+    private int fold(long keys, long args, int n, FoldLookup lookup, boolean windowed) {
       if (capacity <= 64) {
-        return foldFewWindowed(keys, n, window, base);
+        return foldFew(keys, n, lookup, windowed);
       }
       long[] c = cnt;
       int i = 0;
       for (; i < n; i++) {
-        int g = windowGroup(keys, i, window, base);
+        int g = lookup.group(keys, i, windowed);
         if (g < 0) {
           break;
         }
@@ -221,7 +219,7 @@ public abstract class AggregateState {
      * rows take four sets of counters in turn, added up at the end (as {@link #update} does).
      * 10M rows, 8 keys, one thread: 23 ms on the ordinary path.
      */
-    private int foldFewWindowed(long keys, int n, int[] window, long base) {
+    private int foldFew(long keys, int n, FoldLookup lookup, boolean windowed) {
       int stride = capacity;
       if (lanes.length < 4 * stride) {
         lanes = new long[4 * stride];
@@ -229,7 +227,7 @@ public abstract class AggregateState {
       long[] c4 = lanes;
       int i = 0;
       for (; i < n; i++) {
-        int g = windowGroup(keys, i, window, base);
+        int g = lookup.group(keys, i, windowed);
         if (g < 0) {
           break;
         }
@@ -381,17 +379,23 @@ public abstract class AggregateState {
     }
 
     @Override
-    public boolean foldsWindowed() {
+    public boolean foldsDirect() {
       return true;
     }
 
     @Override
-    public int foldWindowed(long keys, long args, int n, int[] window, long base) {
+    public int foldDirect(long keys, long args, int n, FoldLookup lookup) {
+      return lookup.windowed() ? fold(keys, args, n, lookup, true)
+          : fold(keys, args, n, lookup, false);
+    }
+
+    /** {@link #foldDirect} for one kind of lookup (a constant: each call site compiles its own loop). */
+    private int fold(long keys, long args, int n, FoldLookup lookup, boolean windowed) {
       long[] s = sum;
       int i = 0;
       if (!counting) {
         for (; i < n; i++) {
-          int g = windowGroup(keys, i, window, base);
+          int g = lookup.group(keys, i, windowed);
           if (g < 0) {
             break;
           }
@@ -402,7 +406,7 @@ public abstract class AggregateState {
       }
       long[] c = cnt;
       for (; i < n; i++) {
-        int g = windowGroup(keys, i, window, base);
+        int g = lookup.group(keys, i, windowed);
         if (g < 0) {
           break;
         }
@@ -502,17 +506,23 @@ public abstract class AggregateState {
     }
 
     @Override
-    public boolean foldsWindowed() {
+    public boolean foldsDirect() {
       return true;
     }
 
     @Override
-    public int foldWindowed(long keys, long args, int n, int[] window, long base) {
+    public int foldDirect(long keys, long args, int n, FoldLookup lookup) {
+      return lookup.windowed() ? fold(keys, args, n, lookup, true)
+          : fold(keys, args, n, lookup, false);
+    }
+
+    /** {@link #foldDirect} for one kind of lookup (a constant: each call site compiles its own loop). */
+    private int fold(long keys, long args, int n, FoldLookup lookup, boolean windowed) {
       double[] s = sum;
       int i = 0;
       if (!counting) {
         for (; i < n; i++) {
-          int g = windowGroup(keys, i, window, base);
+          int g = lookup.group(keys, i, windowed);
           if (g < 0) {
             break;
           }
@@ -523,7 +533,7 @@ public abstract class AggregateState {
       }
       long[] c = cnt;
       for (; i < n; i++) {
-        int g = windowGroup(keys, i, window, base);
+        int g = lookup.group(keys, i, windowed);
         if (g < 0) {
           break;
         }
@@ -814,15 +824,21 @@ public abstract class AggregateState {
     }
 
     @Override
-    public boolean foldsWindowed() {
+    public boolean foldsDirect() {
       return true;
     }
 
     @Override
-    public int foldWindowed(long keys, long args, int n, int[] window, long base) {
+    public int foldDirect(long keys, long args, int n, FoldLookup lookup) {
+      return lookup.windowed() ? fold(keys, args, n, lookup, true)
+          : fold(keys, args, n, lookup, false);
+    }
+
+    /** {@link #foldDirect} for one kind of lookup (a constant: each call site compiles its own loop). */
+    private int fold(long keys, long args, int n, FoldLookup lookup, boolean windowed) {
       int i = 0;
       for (; i < n; i++) {
-        int g = windowGroup(keys, i, window, base);
+        int g = lookup.group(keys, i, windowed);
         if (g < 0) {
           break;
         }
@@ -895,15 +911,21 @@ public abstract class AggregateState {
     }
 
     @Override
-    public boolean foldsWindowed() {
+    public boolean foldsDirect() {
       return true;
     }
 
     @Override
-    public int foldWindowed(long keys, long args, int n, int[] window, long base) {
+    public int foldDirect(long keys, long args, int n, FoldLookup lookup) {
+      return lookup.windowed() ? fold(keys, args, n, lookup, true)
+          : fold(keys, args, n, lookup, false);
+    }
+
+    /** {@link #foldDirect} for one kind of lookup (a constant: each call site compiles its own loop). */
+    private int fold(long keys, long args, int n, FoldLookup lookup, boolean windowed) {
       int i = 0;
       for (; i < n; i++) {
-        int g = windowGroup(keys, i, window, base);
+        int g = lookup.group(keys, i, windowed);
         if (g < 0) {
           break;
         }

@@ -15,6 +15,8 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
  * order instead of missing the cache once per new group in a table of millions of slots.
  */
 public final class LongGroupTable {
+  /** Most hash slots a fold straight from Arrow memory looks keys up in ({@link #foldLookup}). */
+  static final int FOLD_SLOTS = 1 << 16;
   /** Slots from which a chunk is looked up in two passes ({@link #findOrInsertGathered}). */
   static final int GATHER_SLOTS = 1 << 19;
   private long[] keys = new long[256];
@@ -428,6 +430,22 @@ public final class LongGroupTable {
    */
   public int[] window() {
     return direct;
+  }
+
+  /**
+   * How a fold straight from Arrow memory finds groups now: through the window while there is
+   * one, else through the hash slots while they stay in the L2 cache ({@link #FOLD_SLOTS}), else
+   * null (a lookup missing the cache gains nothing from skipping the copies).
+   */
+  public FoldLookup foldLookup() {
+    if (direct != null) {
+      return FoldLookup.window(direct, directBase);
+    }
+    if (slots.length > FOLD_SLOTS) {
+      return null;
+    }
+    ensureHashed();
+    return FoldLookup.hashed(slots, keys, nullGroup);
   }
 
   /** The key of the window's slot 0. */

@@ -6,6 +6,7 @@ import dev.quiver.engine.exec.BatchStream;
 import dev.quiver.engine.exec.BufferedResult;
 import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
+import dev.quiver.engine.exec.FoldLookup;
 import dev.quiver.engine.exec.GroupTable;
 import dev.quiver.engine.exec.LongGroupTable;
 import dev.quiver.engine.exec.PackedKeys;
@@ -340,7 +341,7 @@ public final class HashAggregateExec extends ExecNode {
           return false;
         }
       }
-      long[] argAddress = foldableWindowed(b);
+      long[] argAddress = foldableDirect(b);
       long keyAddress = argAddress == null ? 0 : address(b, tiledKey);
       Vec[] args = new Vec[tiledArgs.length];
       long direct = 0;
@@ -349,8 +350,9 @@ public final class HashAggregateExec extends ExecNode {
         int from = start;
         while (from < end) {
           int to = end;
-          if (argAddress != null && longTable.hasWindow()) {
-            int folded = foldWindowed(keyAddress, argAddress, from, end - from);
+          FoldLookup lookup = argAddress == null ? null : longTable.foldLookup();
+          if (lookup != null) {
+            int folded = foldDirect(lookup, keyAddress, argAddress, from, end - from);
             from += folded;
             direct += folded;
             // A new key (or one outside the window) stopped it: the ordinary path takes a
@@ -387,18 +389,18 @@ public final class HashAggregateExec extends ExecNode {
 
     /**
      * The argument columns' data addresses (0 for count(*)) when this chunk's tiles can be folded
-     * straight from Arrow memory through the key table's window ({@link
-     * AggregateState#foldWindowed}): at least one aggregate (its fold finds where a tile
+     * straight from Arrow memory through the key table's window or small hash table ({@link
+     * AggregateState#foldDirect}): at least one aggregate (its fold finds where a tile
      * stops), no nulls in the key or any argument, and every state able to. Null otherwise.
      */
-    private long[] foldableWindowed(Batch b) {
+    private long[] foldableDirect(Batch b) {
       if (states.length == 0 || b.mayHaveNulls(tiledKey)) {
         return null;
       }
       long[] out = new long[tiledArgs.length];
       for (int a = 0; a < out.length; a++) {
         int c = tiledArgs[a];
-        if (!states[a].foldsWindowed() || c >= 0 && b.mayHaveNulls(c)) {
+        if (!states[a].foldsDirect() || c >= 0 && b.mayHaveNulls(c)) {
           return null;
         }
         out[a] = c < 0 ? 0 : address(b, c);
@@ -411,14 +413,13 @@ public final class HashAggregateExec extends ExecNode {
      * new to the table; returns how many. The first state finds where that is and the others
      * fold the same rows, so all aggregates stay in step.
      */
-    private int foldWindowed(long keyAddress, long[] argAddress, int from, int rows) {
-      int[] window = longTable.window();
-      long base = longTable.windowBase();
-      int done = states[0].foldWindowed(keyAddress + 8L * from,
-          argAddress[0] == 0 ? 0 : argAddress[0] + 8L * from, rows, window, base);
+    private int foldDirect(FoldLookup lookup, long keyAddress, long[] argAddress, int from,
+        int rows) {
+      int done = states[0].foldDirect(keyAddress + 8L * from,
+          argAddress[0] == 0 ? 0 : argAddress[0] + 8L * from, rows, lookup);
       for (int a = 1; a < states.length && done > 0; a++) {
         long args = argAddress[a] == 0 ? 0 : argAddress[a] + 8L * from;
-        int folded = states[a].foldWindowed(keyAddress + 8L * from, args, done, window, base);
+        int folded = states[a].foldDirect(keyAddress + 8L * from, args, done, lookup);
         if (folded != done) {
           // The states before it folded rows this one did not: the ordinary path would count
           // them twice.

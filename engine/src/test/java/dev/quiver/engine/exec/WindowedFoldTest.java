@@ -29,10 +29,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * One plain 64-bit key found in a flat window, and counts, sums, means, minima and maxima of
- * plain 64-bit columns, fold most rows straight from Arrow memory ({@code
- * AggregateState.foldWindowed}); a tile stops there at a key that is new or outside the window
- * and the ordinary path takes the rest. The results
+ * One plain 64-bit key found in a flat window or in a small hash table (sparse keys), and
+ * counts, sums, means, minima and maxima of plain 64-bit columns, fold most rows straight from
+ * Arrow memory ({@code AggregateState.foldDirect}); a tile stops there at a key that is new or
+ * outside the window and the ordinary path takes the rest. The results
  * must be what plain Java computes row by row, on any number of workers and morsel size, with
  * the window growing (new keys, keys below its base), a column whose nulls turn counting on
  * part-way, few groups (counts then fold into interleaved counters), and a filtered input,
@@ -59,6 +59,7 @@ class WindowedFoldTest {
     Random rnd = new Random(11);
     List<Object> k = new ArrayList<>();
     List<Object> few = new ArrayList<>();
+    List<Object> sparse = new ArrayList<>();
     List<Object> v = new ArrayList<>();
     List<Object> x = new ArrayList<>();
     List<Object> y = new ArrayList<>();
@@ -68,6 +69,8 @@ class WindowedFoldTest {
       long key = i % 4_999 == 0 ? -1 - i / 4_999 : rnd.nextInt(200 + i / 400);
       k.add(key);
       few.add(key & 3);
+      // The same groups spread far apart: hashed, not windowed.
+      sparse.add(key * 1_000_003L + 17);
       v.add(rnd.nextLong() >> 20);
       x.add(rnd.nextGaussian() * 1_000);
       // Nulls only in one stretch: the chunks before fold uncounted, those after counted.
@@ -75,7 +78,8 @@ class WindowedFoldTest {
     }
     try (Catalog catalog = new Catalog(memory)) {
       TestTables.load(catalog, "t", 8_192, new TestTables.Col("k", Types.INT64, k),
-          new TestTables.Col("few", Types.INT64, few), new TestTables.Col("v", Types.INT64, v),
+          new TestTables.Col("few", Types.INT64, few),
+          new TestTables.Col("sparse", Types.INT64, sparse), new TestTables.Col("v", Types.INT64, v),
           new TestTables.Col("x", Types.FLOAT64, x), new TestTables.Col("y", Types.FLOAT64, y));
       for (int threads : new int[] {1, 2, 3}) {
         for (int morsel : new int[] {4_096, 65_536}) {
@@ -91,6 +95,11 @@ class WindowedFoldTest {
                 morsel, lead, where + ", four groups");
             assertTrue(fewDirect > ROWS / 2 && fewDirect < ROWS,
                 where + ", four groups: " + fewDirect + " direct rows");
+            // Sparse keys: found in the hash slots, folded the same way.
+            long sparseDirect = check(catalog, memory, scan("t"), "sparse", sparse, v, x, y,
+                threads, morsel, lead, where + ", sparse keys");
+            assertTrue(sparseDirect > ROWS / 2 && sparseDirect < ROWS,
+                where + ", sparse keys: " + sparseDirect + " direct rows");
           }
           // Keys alone (no aggregate to fold): every key once, through the ordinary path.
           List<List<Object>> keysOnly = Rows.run(catalog, memory,
