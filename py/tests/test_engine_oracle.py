@@ -429,16 +429,18 @@ def test_filter_on_a_float64_constant_matches_duckdb(op):
         eng.close()
 
 
-@pytest.mark.parametrize("keys", [["k"], ["few"]], ids=["1000-keys", "4-keys"])
+@pytest.mark.parametrize("keys", [["k"], ["few"], ["sparse"]],
+                         ids=["1000-keys", "4-keys", "1000-sparse-keys"])
 def test_aggregate_folded_from_arrow_memory_matches_duckdb(keys):
-    """One int64 key in a flat window, counts, sums, means, minima and maxima of int64 and
-    float64 columns without nulls: folded straight from Arrow memory (the explain line counts
-    those rows), and a column with nulls in one stretch beside them; the keys alone, with no
-    aggregate, are the distinct keys."""
+    """One int64 key in a flat window (or, spread wide, in a small hash table), counts, sums,
+    means, minima and maxima of int64 and float64 columns without nulls: folded straight from
+    Arrow memory (the explain line counts those rows), and a column with nulls in one stretch
+    beside them; the keys alone, with no aggregate, are the distinct keys."""
     rng = np.random.default_rng(SEED + 12)
     n = 60_000
     k = rng.integers(0, 1000, n)
-    cols = {"k": k, "few": k % 4, "v": rng.integers(-10**9, 10**9, n), "x": rng.normal(size=n) * 100,
+    cols = {"k": k, "few": k % 4, "sparse": k * 1_000_003 - 5 * 10**8,
+            "v": rng.integers(-10**9, 10**9, n), "x": rng.normal(size=n) * 100,
             "y": rng.normal(size=n)}
     y_null = (np.arange(n) >= 30_000) & (np.arange(n) < 30_500)
     # Nulls are known per stored batch: only the batch holding y's nulls takes the ordinary path.
