@@ -63,6 +63,11 @@ public abstract class AggregateState {
    * against 33 ms for copying the key and argument tiles into arrays and folding from there (a
    * standalone test: the copies themselves took 9 ms, the two L1-resident loops after them the
    * rest).
+   *
+   * <p>Each state that folds picks its own loop here with the kind of lookup as a constant
+   * ({@code fold(..., true)} or {@code fold(..., false)}), so that each call is inlined and the
+   * loop compiled for one kind. A single dispatch in this class would call {@code fold} through
+   * five receiver types, which is not inlined, and the loop would test the kind on every row.
    */
   public int foldDirect(long keys, long args, int n, FoldLookup lookup) {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no direct fold");
