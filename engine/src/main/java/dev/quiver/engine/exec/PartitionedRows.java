@@ -8,6 +8,7 @@ import dev.quiver.engine.expr.Vec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * An aggregate's input rows kept for later, 64-bit key and argument values, each chunk reordered
@@ -93,17 +94,8 @@ public final class PartitionedRows {
       bounds[p + 1]++;
     }
     place(to, n, bounds);
-    long[] k = new long[n];
-    for (int i = 0; i < n; i++) {
-      k[to[i]] = keys[i];
-    }
-    boolean[] kn = null;
-    if (keyNulls != null) {
-      kn = new boolean[n];
-      for (int i = 0; i < n; i++) {
-        kn[to[i]] = keyNulls[i];
-      }
-    }
+    long[] k = scatter(keys, to, n);
+    boolean[] kn = scatter(keyNulls, to, n);
     long bytes = 8L * n + (kn == null ? 0 : n) + 4L * bounds.length;
     Vec[] kept = new Vec[args.length];
     for (int a = 0; a < args.length; a++) {
@@ -132,19 +124,9 @@ public final class PartitionedRows {
   }
 
   private static Vec reorder(Vec v, int[] to, int n) {
-    boolean[] nulls = null;
-    if (v.nulls != null) {
-      nulls = new boolean[n];
-      for (int i = 0; i < n; i++) {
-        nulls[to[i]] = v.nulls[i];
-      }
-    }
+    boolean[] nulls = scatter(v.nulls, to, n);
     if (v instanceof LongVec l) {
-      long[] out = new long[n];
-      for (int i = 0; i < n; i++) {
-        out[to[i]] = l.values[i];
-      }
-      return new LongVec(l.type, out, n, nulls);
+      return new LongVec(l.type, scatter(l.values, to, n), n, nulls);
     }
     if (v instanceof DoubleVec d) {
       double[] out = new double[n];
@@ -153,26 +135,37 @@ public final class PartitionedRows {
       }
       return new DoubleVec(d.type, out, n, nulls);
     }
-    BoolVec b = (BoolVec) v;
+    return new BoolVec(scatter(((BoolVec) v).values, to, n), n, nulls);
+  }
+
+  /** Row i of {@code from} at {@code to[i]} of a new array. */
+  private static long[] scatter(long[] from, int[] to, int n) {
+    long[] out = new long[n];
+    for (int i = 0; i < n; i++) {
+      out[to[i]] = from[i];
+    }
+    return out;
+  }
+
+  /** Row i of {@code from} at {@code to[i]} of a new array; null for null. */
+  private static boolean[] scatter(boolean[] from, int[] to, int n) {
+    if (from == null) {
+      return null;
+    }
     boolean[] out = new boolean[n];
     for (int i = 0; i < n; i++) {
-      out[to[i]] = b.values[i];
+      out[to[i]] = from[i];
     }
-    return new BoolVec(out, n, nulls);
+    return out;
   }
 
   /** Calls {@code fold} with each kept chunk whole (rows in partition order). */
-  public void forEachBlock(SliceConsumer fold) {
+  public void forEachBlock(Consumer<Slice> fold) {
     for (Block b : blocks) {
       fold.accept(new Slice(b.keys, b.keyNulls, b.args, b.keys.length));
     }
   }
 
-  /** Receives kept rows. */
-  @FunctionalInterface
-  public interface SliceConsumer {
-    void accept(Slice rows);
-  }
 
   /**
    * Partition {@code p}'s rows from every one of {@code kept} (all of {@code args} arguments, the
