@@ -17,6 +17,8 @@ import dev.quiver.engine.types.TypeNames;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.types.pojo.ArrowType;
@@ -209,7 +211,7 @@ public final class SortExec extends ExecNode {
     List<Collector> parts = Parallel.drain(child, ctx, () -> new Collector(schema(), ctx.allocator()));
     long t0 = System.nanoTime();
     List<Batch> out = sortAndSlice(gather(parts, c -> c.rows), keys, Long.MAX_VALUE, schema(),
-        ctx.allocator(), OUTPUT_ROWS).batches();
+        ctx.allocator(), OUTPUT_ROWS, ctx, false).batches();
     long rows = 0;
     for (Batch b : out) {
       rows += b.count();
@@ -245,25 +247,47 @@ public final class SortExec extends ExecNode {
    * Concatenates dense batches (taking ownership; {@code in} is left empty, and its batches are
    * closed if this fails, as when the Java heap cannot hold the sort's arrays), sorts their rows by
    * the keys, ties by input position, and returns the first {@code limit} rows in order, in
-   * batches of at most {@code chunk} rows numbered 0, 1, ..., with their positions.
+   * batches of at most {@code chunk} rows numbered 0, 1, ..., with their positions if
+   * {@code withPositions} (otherwise {@code positions} is empty). With a {@code ctx}, the output
+   * batches are gathered on its workers.
    */
   static Sliced sortAndSlice(Positioned in, List<Key> keys, long limit, Schema schema,
-      BufferAllocator allocator, int chunk) {
-    List<Batch> out = new ArrayList<>();
-    List<long[]> outPositions = new ArrayList<>();
+      BufferAllocator allocator, int chunk, ExecContext ctx, boolean withPositions) {
     if (in.batches.isEmpty()) {
-      return new Sliced(out, outPositions);
+      return new Sliced(new ArrayList<>(), new ArrayList<>());
     }
-    long[] pos;
+    long[] pos = null;
     List<Batch> batches;
+    boolean inputOrder;
     try {
-      pos = new long[(int) in.rows];
-      int at = 0;
-      for (long[] p : in.positions) {
-        System.arraycopy(p, 0, pos, at, p.length);
-        at += p.length;
+      // Workers hand in their morsels interleaved. Put back in input order (by first position),
+      // the concatenated rows usually are in input order, and then the row index breaks ties:
+      // no position key to sort on, and no array of positions unless the caller wants them.
+      Integer[] order = new Integer[in.batches.size()];
+      for (int i = 0; i < order.length; i++) {
+        order[i] = i;
       }
-      batches = new ArrayList<>(in.batches);
+      Arrays.sort(order, (a, b) -> Long.compare(firstPosition(in.positions.get(a)),
+          firstPosition(in.positions.get(b))));
+      batches = new ArrayList<>(order.length);
+      inputOrder = true;
+      long last = Long.MIN_VALUE;
+      for (int i : order) {
+        batches.add(in.batches.get(i));
+        for (long q : in.positions.get(i)) {
+          inputOrder &= q > last;
+          last = q;
+        }
+      }
+      if (withPositions || !inputOrder) {
+        pos = new long[(int) in.rows];
+        int at = 0;
+        for (int i : order) {
+          long[] p = in.positions.get(i);
+          System.arraycopy(p, 0, pos, at, p.length);
+          at += p.length;
+        }
+      }
     } catch (RuntimeException | Error e) {
       in.clear();
       throw e;
@@ -273,30 +297,40 @@ public final class SortExec extends ExecNode {
     in.rows = 0;
     try (Batch all = Take.concat(batches, schema, allocator)) {
       int n = all.count();
-      Vec[] kv = new Vec[keys.size() + 1];
-      boolean[] desc = new boolean[keys.size() + 1];
-      boolean[] nullsFirst = new boolean[keys.size() + 1];
+      int width = keys.size() + (inputOrder ? 0 : 1);
+      Vec[] kv = new Vec[width];
+      boolean[] desc = new boolean[width];
+      boolean[] nullsFirst = new boolean[width];
       for (int k = 0; k < keys.size(); k++) {
         kv[k] = keys.get(k).expr().evaluate(all);
         desc[k] = keys.get(k).descending();
         nullsFirst[k] = keys.get(k).nullsFirst();
       }
-      kv[keys.size()] = new LongVec(new ArrowType.Int(64, true), pos, n, null);
+      if (!inputOrder) {
+        kv[keys.size()] = new LongVec(new ArrowType.Int(64, true), pos, n, null);
+      }
       int[] perm = new Sorter(kv, desc, nullsFirst).sort(n);
+      kv = null; // the keys' arrays can go while the rows are gathered
       int m = (int) Math.min(limit, n);
-      long seq = 0;
-      int len;
-      for (int from = 0; from < m; from += len) {
-        len = Math.min(chunk, m - from);
+      int chunks = (int) ((m + (long) chunk - 1) / chunk);
+      Batch[] out = new Batch[chunks];
+      long[][] outPositions = new long[withPositions ? chunks : 0][];
+      long[] positions = pos;
+      IntConsumer gatherChunk = c -> {
+        int from = (int) ((long) c * chunk);
+        int len = Math.min(chunk, m - from);
         int[] rows = Arrays.copyOfRange(perm, from, from + len);
-        long[] rowPositions = new long[len];
-        for (int i = 0; i < len; i++) {
-          rowPositions[i] = pos[rows[i]];
+        if (withPositions) {
+          long[] rowPositions = new long[len];
+          for (int i = 0; i < len; i++) {
+            rowPositions[i] = positions[rows[i]];
+          }
+          outPositions[c] = rowPositions;
         }
         List<FieldVector> cols = new ArrayList<>();
         try {
-          for (int c = 0; c < schema.getFields().size(); c++) {
-            cols.add(Take.take(all, c, rows, len, schema.getFields().get(c), allocator));
+          for (int f = 0; f < schema.getFields().size(); f++) {
+            cols.add(Take.take(all, f, rows, len, schema.getFields().get(f), allocator));
           }
         } catch (RuntimeException | Error e) {
           for (FieldVector v : cols) {
@@ -304,16 +338,38 @@ public final class SortExec extends ExecNode {
           }
           throw e;
         }
-        out.add(Batch.owning(schema, cols, len, seq++));
-        outPositions.add(rowPositions);
+        out[c] = Batch.owning(schema, cols, len, c);
+      };
+      try {
+        int workers = ctx == null ? 1 : Math.min(ctx.threads(), chunks);
+        if (workers <= 1) {
+          for (int c = 0; c < chunks; c++) {
+            gatherChunk.accept(c);
+          }
+        } else {
+          AtomicInteger next = new AtomicInteger();
+          Parallel.onWorkers(ctx, workers, w -> {
+            for (int c = next.getAndIncrement(); c < chunks; c = next.getAndIncrement()) {
+              ctx.checkCancelled();
+              gatherChunk.accept(c);
+            }
+          });
+        }
+      } catch (RuntimeException | Error e) {
+        for (Batch b : out) {
+          if (b != null) {
+            b.close();
+          }
+        }
+        throw e;
       }
-      return new Sliced(out, outPositions);
-    } catch (RuntimeException | Error e) {
-      for (Batch b : out) {
-        b.close();
-      }
-      throw e;
+      return new Sliced(new ArrayList<>(Arrays.asList(out)),
+          new ArrayList<>(Arrays.asList(outPositions)));
     }
+  }
+
+  private static long firstPosition(long[] positions) {
+    return positions.length == 0 ? Long.MAX_VALUE : positions[0];
   }
 
   @Override

@@ -69,7 +69,8 @@ public final class TopKExec extends ExecNode {
       if (rows.rows > Math.max(4 * k, 64 * 1024)) {
         // Positions travel with the surviving rows, so the final merge still breaks ties in
         // input order.
-        rows.addSorted(SortExec.sortAndSlice(rows, keys, k, schema(), allocator, Integer.MAX_VALUE));
+        rows.addSorted(SortExec.sortAndSlice(rows, keys, k, schema(), allocator, Integer.MAX_VALUE,
+            null, true));
       }
     }
 
@@ -175,7 +176,7 @@ public final class TopKExec extends ExecNode {
     result.computeOnce(() -> {
       List<Candidates> parts = Parallel.drain(child, ctx, () -> new Candidates(ctx.allocator()));
       List<Batch> out = SortExec.sortAndSlice(SortExec.gather(parts, c -> c.rows), keys, k,
-          schema(), ctx.allocator(), SortExec.OUTPUT_ROWS).batches();
+          schema(), ctx.allocator(), SortExec.OUTPUT_ROWS, ctx, false).batches();
       for (Batch b : out) {
         metrics.rowsOut.addAndGet(b.count());
       }
