@@ -1149,9 +1149,14 @@ public abstract class AggregateState {
 
   // ------------------------------------------------------------------ count distinct
 
-  /** Distinct (group, value) pairs in a second hash table; counted per group at the end. */
+  /**
+   * Distinct (group, value) pairs, counted per group at the end: numbers, dates, decimals and
+   * booleans as 64-bit words in {@link DistinctPairs}, strings and binaries as encoded keys in a
+   * byte-key table.
+   */
   static final class CountDistinct extends AggregateState {
-    final GroupTable pairs = new GroupTable();
+    DistinctPairs words;
+    GroupTable pairs;
 
     CountDistinct(ArrowType argType) {
     }
@@ -1162,6 +1167,47 @@ public abstract class AggregateState {
 
     @Override
     public void update(int[] gids, Vec arg, int n) {
+      if (arg instanceof BytesVec) {
+        updateBytes(gids, arg, n);
+        return;
+      }
+      if (words == null) {
+        words = new DistinctPairs();
+      }
+      boolean[] nulls = arg.nulls;
+      if (arg instanceof LongVec l) {
+        long[] v = l.values;
+        for (int i = 0; i < n; i++) {
+          if (nulls == null || !nulls[i]) {
+            words.add(gids[i], v[i]);
+          }
+        }
+      } else if (arg instanceof DoubleVec d) {
+        double[] v = d.values;
+        for (int i = 0; i < n; i++) {
+          if (nulls == null || !nulls[i]) {
+            words.add(gids[i], doubleWord(v[i]));
+          }
+        }
+      } else {
+        boolean[] v = ((BoolVec) arg).values;
+        for (int i = 0; i < n; i++) {
+          if (nulls == null || !nulls[i]) {
+            words.add(gids[i], v[i] ? 1L : 0L);
+          }
+        }
+      }
+    }
+
+    /** One word per distinct double: -0.0 counts as 0.0, and every NaN as one value. */
+    private static long doubleWord(double x) {
+      return Double.doubleToLongBits(x == 0.0 ? 0.0 : x);
+    }
+
+    private void updateBytes(int[] gids, Vec arg, int n) {
+      if (pairs == null) {
+        pairs = new GroupTable();
+      }
       RowKeys values = RowKeys.encode(new Vec[] {arg}, n);
       byte[] buf = new byte[16];
       for (int i = 0; i < n; i++) {
@@ -1180,11 +1226,28 @@ public abstract class AggregateState {
 
     @Override
     public void merge(AggregateState other, int from, int[] map, int n) {
-      GroupTable o = ((CountDistinct) other).pairs;
-      byte[] d = o.keyData();
-      int[] offs = o.keyOffsets();
+      CountDistinct o = (CountDistinct) other;
+      if (o.words != null) {
+        if (words == null) {
+          words = new DistinctPairs();
+        }
+        for (int s = 0; s < o.words.capacity(); s++) {
+          int g = o.words.group(s);
+          if (g >= from && g - from < n) {
+            words.add(map[g - from], o.words.value(s));
+          }
+        }
+      }
+      if (o.pairs == null) {
+        return;
+      }
+      if (pairs == null) {
+        pairs = new GroupTable();
+      }
+      byte[] d = o.pairs.keyData();
+      int[] offs = o.pairs.keyOffsets();
       byte[] buf = new byte[16];
-      for (int p = 0; p < o.size(); p++) {
+      for (int p = 0; p < o.pairs.size(); p++) {
         int g = (int) RowKeys.INTS.get(d, offs[p]);
         if (g < from || g - from >= n) {
           continue;
@@ -1202,10 +1265,20 @@ public abstract class AggregateState {
     @Override
     public FieldVector result(Field field, int groups, BufferAllocator allocator) {
       long[] cnt = new long[groups];
-      byte[] d = pairs.keyData();
-      int[] offs = pairs.keyOffsets();
-      for (int p = 0; p < pairs.size(); p++) {
-        cnt[(int) RowKeys.INTS.get(d, offs[p])]++;
+      if (words != null) {
+        for (int s = 0; s < words.capacity(); s++) {
+          int g = words.group(s);
+          if (g >= 0) {
+            cnt[g]++;
+          }
+        }
+      }
+      if (pairs != null) {
+        byte[] d = pairs.keyData();
+        int[] offs = pairs.keyOffsets();
+        for (int p = 0; p < pairs.size(); p++) {
+          cnt[(int) RowKeys.INTS.get(d, offs[p])]++;
+        }
       }
       return VecWriter.write(new LongVec(Types.INT64, cnt, groups, null), field, allocator);
     }
