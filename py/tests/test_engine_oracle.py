@@ -330,6 +330,64 @@ def test_filter_on_a_string_constant_matches_duckdb(env, column, op, literal):
         assert out.column("id").to_pylist() == [r[0] for r in theirs], f"{column} {op} {literal!r}"
 
 
+@pytest.fixture(scope="module")
+def pattern_env():
+    """Short strings over a few letters (and a two-byte one), so that patterns occur often and
+    often across the boundary between two rows' bytes, with nulls; as utf8 (matched in place) and
+    as large_utf8 and dictionary (the general path)."""
+    rng = random.Random(SEED + 31)
+    letters = ["s", "p", "e", "c", "i", "a", "l", "x", "é", "%", "_", "\\"]
+    values = [None if rng.random() < 0.05 else
+              "".join(rng.choice(letters) for _ in range(rng.choice([0, 1, 2, 3, 5, 8, 13, 21])))
+              for _ in range(30_000)]
+    table = pa.table({"id": pa.array(range(len(values)), pa.int64()),
+                      "s": pa.array(values, pa.string()),
+                      "ls": pa.array(values, pa.large_string()),
+                      "dict": pa.array(values, pa.string()).dictionary_encode()})
+    eng = JavaEngine(threads=2, morsel_rows=1_000)
+    con = duckdb.connect()
+    try:
+        eng.load("p", table)
+        con.register("p", table)
+        yield eng, con
+    finally:
+        con.close()
+        eng.close()
+
+
+@pytest.mark.parametrize("function,pattern", [
+    ("contains", "special"), ("contains", "s"), ("contains", "ia"), ("contains", "é"),
+    ("contains", "xxxxxxxxxxxxxxxxxxxxxxxxxx"), ("contains", ""), ("starts_with", "sp"),
+    ("starts_with", ""), ("ends_with", "al"), ("ends_with", "é"), ("like", "%spec%"),
+    ("like", "%s%p%e%"), ("like", "s%l"), ("like", "sp%"), ("like", "%al"), ("like", "%"),
+    ("like", ""), ("like", "spec"), ("like", "%a%a"), ("like", "a%%a"), ("like", "%\\%%"),
+    ("like", "%\\_x%"), ("like", "%\\\\%"), ("like", "%s_e%"), ("like", "_"),
+    ("like", "%é%l")])
+@pytest.mark.parametrize("negate", [False, True], ids=["match", "not"])
+def test_filter_on_a_string_pattern_matches_duckdb(pattern_env, function, pattern, negate):
+    """contains / starts_with / ends_with / LIKE (and their NOT) against a constant, as a filter:
+    on a plain utf8 column decided in place (the whole morsel's bytes searched at once, or row by
+    row after an earlier conjunct made a selection), on the other layouts by the general kernels.
+    An occurrence that spans two rows' bytes must not count; null rows never pass."""
+    eng, con = pattern_env
+    sql_fn = {"contains": "contains({c}, ?)", "starts_with": "starts_with({c}, ?)",
+              "ends_with": "suffix({c}, ?)", "like": "{c} LIKE ? ESCAPE '\\'"}[function]
+    for column in ("s", "ls", "dict"):
+        test = call(function, col(column), lit("utf8", pattern))
+        if negate:
+            test = call("not", test)
+        cond = sql_fn.format(c=f"{column}::VARCHAR")
+        cond = f"NOT ({cond})" if negate else cond
+        for first in (None, call("gt", col("id"), lit("int64", 12_345))):
+            predicate = test if first is None else call("and", first, test)
+            out = eng.run(plan({"node": "filter", "predicate": predicate,
+                                "input": {"node": "scan", "dataset": "p", "columns": ["id", column]}}))
+            where = cond if first is None else f"id > 12345 AND {cond}"
+            theirs = con.execute(f"SELECT id FROM p WHERE {where} ORDER BY id", [pattern]).fetchall()
+            assert out.column("id").to_pylist() == [r[0] for r in theirs], \
+                f"{column} {'not ' if negate else ''}{function} {pattern!r} after {first}"
+
+
 @pytest.mark.parametrize("op", ["eq", "neq"])
 @pytest.mark.parametrize("literal", ["R", "é", ""])
 def test_filter_on_a_one_byte_flag_without_nulls_matches_duckdb(env, op, literal):

@@ -32,6 +32,8 @@ public final class FilterExec extends ExecNode {
    * buffers; or null.
    */
   private final NumberConstantMatch[] directNumbers;
+  /** Per conjunct: a string column matched against a constant pattern in place; or null. */
+  private final StringPatternMatch[] patterns;
 
   public FilterExec(ExecNode child, PhysicalExpr predicate) {
     TypeKind k = TypeKind.of(predicate.type());
@@ -45,9 +47,11 @@ public final class FilterExec extends ExecNode {
     flatten(predicate, conjuncts);
     this.direct = new StringConstantMatch[conjuncts.size()];
     this.directNumbers = new NumberConstantMatch[conjuncts.size()];
+    this.patterns = new StringPatternMatch[conjuncts.size()];
     for (int i = 0; i < direct.length; i++) {
       direct[i] = StringConstantMatch.of(conjuncts.get(i));
       directNumbers[i] = NumberConstantMatch.of(conjuncts.get(i));
+      patterns[i] = StringPatternMatch.of(conjuncts.get(i));
     }
   }
 
@@ -348,7 +352,8 @@ public final class FilterExec extends ExecNode {
             }
             int[] sel = dev.quiver.engine.expr.Scratch.ints(m);
             int k = direct[t] != null ? direct[t].select(cur, sel)
-                : directNumbers[t] != null ? directNumbers[t].select(cur, sel) : -1;
+                : directNumbers[t] != null ? directNumbers[t].select(cur, sel)
+                : patterns[t] != null ? patterns[t].select(cur, sel) : -1;
             if (k >= 0) {
               cur = cur.withSelection(sel, k);
               continue;
