@@ -763,6 +763,41 @@ def test_top_k_cut_inside_a_run_of_ties(k):
         eng.close()
 
 
+@pytest.mark.parametrize("k", [1, 10, 150])
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("key", ["i", "f", "u"])
+def test_top_k_passes_over_rows_worse_than_those_kept(k, order, key):
+    """Without nulls in a batch, a worker passes over rows whose first key is worse than the k-th
+    row it already keeps (compared as one 64-bit word): rows equal to that bound must still be
+    weighed, ties resolved in input order, across many batches, for integers, unsigned integers
+    with the top bit set and doubles with -0.0, NaN and infinities, in both directions, with a
+    second key breaking ties."""
+    rng = np.random.default_rng(SEED + 41 + k)
+    n = 60_000
+    pool = np.array([0.0, -0.0, np.nan, 1.0, -1.0, np.inf, -np.inf, 2.5, 2.5, 0.0])
+    table = pa.table({
+        "i": pa.array(rng.integers(-50, 50, n)),
+        "f": pa.array(rng.choice(pool, n)),
+        "u": pa.array(rng.choice(np.array([0, 5, 2**63, 2**64 - 1], dtype=np.uint64), n)),
+        "t": pa.array(rng.integers(0, 3, n)),
+        "id": pa.array(np.arange(n)),
+    })
+    eng = JavaEngine(threads=2, morsel_rows=1_000)
+    con = duckdb.connect()
+    try:
+        eng.load("tk", table)
+        con.register("tk", table)
+        keys = [{"expr": col(key), "order": order}, {"expr": col("t"), "order": "desc"}]
+        out = eng.run(plan({"node": "top_k", "k": k, "keys": keys,
+                            "input": {"node": "scan", "dataset": "tk", "columns": [key, "t", "id"]}}))
+        theirs = con.execute(f"SELECT {key}, t, id FROM tk ORDER BY {key} {order.upper()}, t DESC, id "
+                             f"LIMIT {k}").fetchall()
+        assert_rows_equal(rows_of(out), theirs, f"top {k} by {key} {order}")
+    finally:
+        con.close()
+        eng.close()
+
+
 @pytest.mark.parametrize("kind", ["inner", "left", "semi", "anti"])
 def test_join_matches_duckdb(env, kind):
     eng, con, table = env

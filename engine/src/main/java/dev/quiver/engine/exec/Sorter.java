@@ -91,6 +91,48 @@ public final class Sorter {
     return 0;
   }
 
+  /** Whether key k orders by 64-bit words ({@link #words}): every kind but strings and binaries. */
+  public boolean hasWords(int k) {
+    return shape[k] != 4;
+  }
+
+  /**
+   * For {@code i} in {@code [lo, hi)}, {@code out[i]} = the word of key k for row {@code idx[i]}
+   * (row {@code i} when {@code idx} is null): words compare, unsigned, as the key's non-null
+   * values do in its direction. Null rows get an unspecified word.
+   */
+  public void words(int k, int[] idx, int lo, int hi, long[] out) {
+    Vec v = keys[k];
+    long flip = desc[k] ? -1L : 0L;
+    switch (shape[k]) {
+      case 0 -> {
+        long[] x = ((LongVec) v).values;
+        for (int i = lo; i < hi; i++) {
+          out[i] = (x[idx == null ? i : idx[i]] ^ Long.MIN_VALUE) ^ flip;
+        }
+      }
+      case 1 -> {
+        long[] x = ((LongVec) v).values;
+        for (int i = lo; i < hi; i++) {
+          out[i] = x[idx == null ? i : idx[i]] ^ flip;
+        }
+      }
+      case 2 -> {
+        double[] x = ((DoubleVec) v).values;
+        for (int i = lo; i < hi; i++) {
+          out[i] = doubleWord(x[idx == null ? i : idx[i]]) ^ flip;
+        }
+      }
+      case 3 -> {
+        boolean[] x = ((BoolVec) v).values;
+        for (int i = lo; i < hi; i++) {
+          out[i] = (x[idx == null ? i : idx[i]] ? 1L : 0L) ^ flip;
+        }
+      }
+      default -> throw new IllegalStateException("key " + k + " has no words: " + v.type);
+    }
+  }
+
   /** Indexes 0..n-1 sorted stably (ties keep index order). */
   public int[] sort(int n) {
     int[] idx = new int[n];
@@ -224,36 +266,8 @@ public final class Sorter {
       }
     }
 
-    /** Words whose unsigned order is key k's order (descending keys complemented). */
     private void fillWords(int[] idx, int lo, int hi, int k) {
-      Vec v = keys[k];
-      long flip = desc[k] ? -1L : 0L;
-      switch (shape[k]) {
-        case 0 -> {
-          long[] x = ((LongVec) v).values;
-          for (int i = lo; i < hi; i++) {
-            word[i] = (x[idx[i]] ^ Long.MIN_VALUE) ^ flip;
-          }
-        }
-        case 1 -> {
-          long[] x = ((LongVec) v).values;
-          for (int i = lo; i < hi; i++) {
-            word[i] = x[idx[i]] ^ flip;
-          }
-        }
-        case 2 -> {
-          double[] x = ((DoubleVec) v).values;
-          for (int i = lo; i < hi; i++) {
-            word[i] = doubleWord(x[idx[i]]) ^ flip;
-          }
-        }
-        default -> {
-          boolean[] x = ((BoolVec) v).values;
-          for (int i = lo; i < hi; i++) {
-            word[i] = (x[idx[i]] ? 1L : 0L) ^ flip;
-          }
-        }
-      }
+      words(k, idx, lo, hi, word);
     }
 
     /**

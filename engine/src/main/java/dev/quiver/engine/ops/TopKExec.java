@@ -50,6 +50,13 @@ public final class TopKExec extends ExecNode {
   private final class Candidates implements Parallel.Sink {
     final SortExec.Positioned rows = new SortExec.Positioned();
     final BufferAllocator allocator;
+    /**
+     * The first key's word (see {@link dev.quiver.engine.exec.Sorter#words}) of the worst of k
+     * rows this worker already keeps, once it has kept k from one batch: a later row whose word
+     * is greater cannot be among the first k, and is passed over on one comparison of longs.
+     */
+    long bound;
+    boolean bounded;
 
     Candidates(BufferAllocator allocator) {
       this.allocator = allocator;
@@ -96,7 +103,16 @@ public final class TopKExec extends ExecNode {
         // Max-heap on "worse": the root is the worst row kept so far.
         int[] heap = new int[kk];
         int size = 0;
+        boolean words = order.hasWords(0) && !kv[0].hasNulls();
+        long[] w = words ? dev.quiver.engine.expr.Scratch.longs(n) : null;
+        if (words) {
+          order.words(0, null, 0, n, w);
+        }
         for (int i = 0; i < n; i++) {
+          if (words && (bounded && Long.compareUnsigned(w[i], bound) > 0
+              || size == kk && Long.compareUnsigned(w[i], w[heap[0]]) > 0)) {
+            continue; // worse than k rows kept on its first key alone
+          }
           if (size < kk) {
             heap[size] = i;
             siftUp(heap, size++, order);
@@ -104,6 +120,10 @@ public final class TopKExec extends ExecNode {
             heap[0] = i;
             siftDown(heap, size, order);
           }
+        }
+        if (words && size == kk && (!bounded || Long.compareUnsigned(w[heap[0]], bound) < 0)) {
+          bound = w[heap[0]];
+          bounded = true;
         }
         int[] kept = java.util.Arrays.copyOf(heap, size);
         java.util.Arrays.sort(kept);
