@@ -330,6 +330,68 @@ def test_filter_on_a_string_constant_matches_duckdb(env, column, op, literal):
         assert out.column("id").to_pylist() == [r[0] for r in theirs], f"{column} {op} {literal!r}"
 
 
+@pytest.mark.parametrize("op", ["lt", "lte", "gt", "gte", "eq", "neq"])
+@pytest.mark.parametrize("flipped", [False, True], ids=["column-first", "constant-first"])
+def test_filter_comparing_a_decimal_with_a_constant_matches(op, flipped):
+    """A decimal128 column against a constant is decided on its unscaled values: against a
+    decimal constant of its type (checked with DuckDB) and, cast to float64, against float
+    constants at, between and beside the column's values, -0.0, NaN (above every number) and
+    values too large to search (general path), checked with Python's own float division, which is
+    the cast's formula. Nulls never pass; rows after an earlier conjunct's selection too."""
+    rng = random.Random(SEED + 51)
+    n = 20_000
+    for scale, p in ((2, 15), (0, 18), (6, 18)):
+        unscaled = [None if rng.random() < 0.05 else rng.randint(-700, 700) for _ in range(n)]
+        table = pa.table({"id": pa.array(range(n), pa.int64()),
+                          "d": pa.array([None if u is None else decimal.Decimal(u).scaleb(-scale)
+                                         for u in unscaled], pa.decimal128(p, scale))})
+        eng = JavaEngine(threads=2, morsel_rows=1_500)
+        con = duckdb.connect()
+        try:
+            eng.load("dc", table)
+            con.register("dc", table)
+            sql_op = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "=", "neq": "<>"}[op]
+            py_op = {"lt": lambda a, b: a < b, "lte": lambda a, b: a <= b, "gt": lambda a, b: a > b,
+                     "gte": lambda a, b: a >= b, "eq": lambda a, b: a == b,
+                     "neq": lambda a, b: a != b}[op]
+            for first in (None, call("gt", col("id"), lit("int64", 7_000))):
+                def run(constant):
+                    args = [constant, col("d")] if flipped else [col("d"), constant]
+                    test = call(op, *args)
+                    pred = test if first is None else call("and", first, test)
+                    out = eng.run(plan({"node": "filter", "predicate": pred,
+                                        "input": {"node": "scan", "dataset": "dc"}}))
+                    return out.column("id").to_pylist()
+                rows = range(7_001, n) if first is not None else range(n)
+                for u in (-701, -700, -3, 0, 5, 6, 699, 700, 701):
+                    text = str(decimal.Decimal(u).scaleb(-scale))
+                    side = f"? {sql_op} d" if flipped else f"d {sql_op} ?"
+                    extra = "" if first is None else "id > 7000 AND "
+                    theirs = con.execute(f"SELECT id FROM dc WHERE {extra}{side} ORDER BY id",
+                                         [decimal.Decimal(text)]).fetchall()
+                    assert run(lit(DEC(p, scale), text)) == [r[0] for r in theirs], (scale, op, text)
+                for c in (0.05, 0.055, 5.0, -0.0, 0.0, -3.0000001, 6.99, 1e-300, float("nan"), 1e300,
+                          -1e300, float("inf")):
+                    want = []
+                    for i in rows:
+                        u = unscaled[i]
+                        if u is None:
+                            continue
+                        x = u / 10 ** scale if scale else float(u)
+                        if c != c:  # NaN sorts above every number and equals only itself
+                            ok = op in (("gt", "gte", "neq") if flipped else ("lt", "lte", "neq"))
+                        else:
+                            ok = py_op(c, x) if flipped else py_op(x, c)
+                        if ok:
+                            want.append(i)
+                    value = c if math.isfinite(c) else ("NaN" if c != c else
+                                                        "Infinity" if c > 0 else "-Infinity")
+                    assert run(lit("float64", value)) == want, (scale, op, c)
+        finally:
+            con.close()
+            eng.close()
+
+
 @pytest.fixture(scope="module")
 def pattern_env():
     """Short strings over a few letters (and a two-byte one), so that patterns occur often and

@@ -26,14 +26,8 @@ public final class FilterExec extends ExecNode {
   /** The predicate's top-level AND terms, applied one after another on shrinking selections. */
   private final List<PhysicalExpr> conjuncts;
   /** Per conjunct: a string column compared with a constant, matched on Arrow's buffers; or null. */
-  private final StringConstantMatch[] direct;
-  /**
-   * Per conjunct: an integer, date or float64 column compared with a constant, on Arrow's
-   * buffers; or null.
-   */
-  private final NumberConstantMatch[] directNumbers;
-  /** Per conjunct: a string column matched against a constant pattern in place; or null. */
-  private final StringPatternMatch[] patterns;
+  /** Per conjunct: its test decided on the column's buffers in place, or null. */
+  private final ConjunctMatch[] direct;
 
   public FilterExec(ExecNode child, PhysicalExpr predicate) {
     TypeKind k = TypeKind.of(predicate.type());
@@ -45,13 +39,9 @@ public final class FilterExec extends ExecNode {
     this.predicate = predicate;
     this.conjuncts = new java.util.ArrayList<>();
     flatten(predicate, conjuncts);
-    this.direct = new StringConstantMatch[conjuncts.size()];
-    this.directNumbers = new NumberConstantMatch[conjuncts.size()];
-    this.patterns = new StringPatternMatch[conjuncts.size()];
+    this.direct = new ConjunctMatch[conjuncts.size()];
     for (int i = 0; i < direct.length; i++) {
-      direct[i] = StringConstantMatch.of(conjuncts.get(i));
-      directNumbers[i] = NumberConstantMatch.of(conjuncts.get(i));
-      patterns[i] = StringPatternMatch.of(conjuncts.get(i));
+      direct[i] = ConjunctMatch.of(conjuncts.get(i));
     }
   }
 
@@ -61,7 +51,7 @@ public final class FilterExec extends ExecNode {
    * (TPC-H Q10's {@code l_returnflag = 'R'} spent most of its filter time doing so). Null rows
    * never pass, as in SQL.
    */
-  private record StringConstantMatch(int column, byte[] literal, boolean negate) {
+  record StringConstantMatch(int column, byte[] literal, boolean negate) implements ConjunctMatch {
     static StringConstantMatch of(PhysicalExpr term) {
       if (!(term instanceof PhysicalExpr.CallExpr c) || c.args().size() != 2
           || !(c.name().equals("eq") || c.name().equals("neq"))) {
@@ -84,8 +74,8 @@ public final class FilterExec extends ExecNode {
       return bytes == null ? null : new StringConstantMatch(col.index(), bytes, c.name().equals("neq"));
     }
 
-    /** Rows of {@code cur} that match, written to {@code sel}; -1 when the column's layout is not plain. */
-    int select(Batch cur, int[] sel) {
+    @Override
+    public int select(Batch cur, int[] sel) {
       if (cur.dictionary(column) != null
           || !(cur.column(column) instanceof org.apache.arrow.vector.BaseVariableWidthVector v)) {
         return -1;
@@ -149,8 +139,8 @@ public final class FilterExec extends ExecNode {
    * boolean result before selecting (TPC-H's {@code l_shipdate} bounds over 6M rows). The
    * comparison is written so that no row takes a branch. Null rows never pass, as in SQL.
    */
-  private record NumberConstantMatch(int column, long constant, double floating, boolean float64,
-      int op) {
+  record NumberConstantMatch(int column, long constant, double floating, boolean float64,
+      int op) implements ConjunctMatch {
     static final int LT = 0;
     static final int LTE = 1;
     static final int GT = 2;
@@ -204,8 +194,8 @@ public final class FilterExec extends ExecNode {
           && d.getUnit() == org.apache.arrow.vector.types.DateUnit.DAY;
     }
 
-    /** Rows of {@code cur} that match, written to {@code sel}; -1 when the layout is not plain. */
-    int select(Batch cur, int[] sel) {
+    @Override
+    public int select(Batch cur, int[] sel) {
       FieldVector v = cur.dictionary(column) == null ? cur.column(column) : null;
       if (float64) {
         return v instanceof org.apache.arrow.vector.Float8Vector
@@ -351,9 +341,7 @@ public final class FilterExec extends ExecNode {
               break;
             }
             int[] sel = dev.quiver.engine.expr.Scratch.ints(m);
-            int k = direct[t] != null ? direct[t].select(cur, sel)
-                : directNumbers[t] != null ? directNumbers[t].select(cur, sel)
-                : patterns[t] != null ? patterns[t].select(cur, sel) : -1;
+            int k = direct[t] != null ? direct[t].select(cur, sel) : -1;
             if (k >= 0) {
               cur = cur.withSelection(sel, k);
               continue;

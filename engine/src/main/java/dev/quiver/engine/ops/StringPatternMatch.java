@@ -28,7 +28,7 @@ import org.apache.arrow.vector.BaseVariableWidthVector;
  * 104 ms). Null rows never pass, as in SQL, with or without {@code not}.
  */
 record StringPatternMatch(int column, byte[][] segments, boolean anchoredStart,
-    boolean anchoredEnd, boolean negate) {
+    boolean anchoredEnd, boolean negate) implements ConjunctMatch {
 
   private static final VarHandle LONGS =
       MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
@@ -94,8 +94,8 @@ record StringPatternMatch(int column, byte[][] segments, boolean anchoredStart,
         !endsWithPercent, negate);
   }
 
-  /** Rows of {@code cur} that pass, written to {@code sel}; -1 when the layout is not plain. */
-  int select(Batch cur, int[] sel) {
+  @Override
+  public int select(Batch cur, int[] sel) {
     if (cur.dictionary(column) != null
         || !(cur.column(column) instanceof BaseVariableWidthVector v)) {
       return -1;

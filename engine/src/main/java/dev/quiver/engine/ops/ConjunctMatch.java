@@ -1,0 +1,33 @@
+package dev.quiver.engine.ops;
+
+import dev.quiver.engine.exec.Batch;
+import dev.quiver.engine.expr.PhysicalExpr;
+
+/**
+ * A filter conjunct decided on its column's Arrow buffers in place, for the shapes that filters
+ * mostly are (a column against a constant), instead of the general path: evaluate the term into
+ * a chunk of booleans, then select.
+ */
+interface ConjunctMatch {
+  /**
+   * Writes the rows of {@code cur} that pass to {@code sel} and returns how many; -1 when this
+   * morsel's layout is not the one matched in place (dictionary, views, large offsets, decimals
+   * beyond 64 bits), and the general path decides it.
+   */
+  int select(Batch cur, int[] sel);
+
+  /** The in-place test for a conjunct, or null when it has none. */
+  static ConjunctMatch of(PhysicalExpr term) {
+    ConjunctMatch m = FilterExec.StringConstantMatch.of(term);
+    if (m == null) {
+      m = FilterExec.NumberConstantMatch.of(term);
+    }
+    if (m == null) {
+      m = DecimalRangeMatch.of(term);
+    }
+    if (m == null) {
+      m = StringPatternMatch.of(term);
+    }
+    return m;
+  }
+}
