@@ -9,6 +9,9 @@ a timeout in one does not stop the others):
 - ``jmh``: the JMH jar (``benchmarks/src``, engine kernels in ns per row) -> ``jmh.json``
 - ``tpch``: ``tpch_compare.py``, TPC-H Q1/Q3/Q5/Q6/Q10 vs DuckDB, polars, pandas, PyArrow
   -> ``tpch.json``; kernels vs a plain Python loop and NumPy -> ``kernels.json``
+- ``operators``: ``operators_compare.py``, single operators (sorts, top-k, distinct, LIKE,
+  decimal ranges, CASE, string functions, joins of each kind) on TPC-H SF1 vs DuckDB
+  -> ``operators.json``
 - ``flight``: ``flight_compare.py`` over ``flight_throughput.py``, DoGet/DoPut/DoExchange and
   parallel DoGet vs the PyArrow (C++) Flight server by batch size -> ``flight.json``
 - ``handoff``: ``handoff_compare.py`` over ``handoff.py``, in-process handoff vs the stock
@@ -139,6 +142,8 @@ SUITES = [
     Suite("jmh", _jmh_argv, ["jmh"], timeout_quick=180, timeout_full=600, post=jmh_to_result),
     Suite("tpch", lambda q: _py("tpch_compare.py", *(["--quick"] if q else [])),
           ["tpch", "kernels"], timeout_quick=240, timeout_full=900),
+    Suite("operators", lambda q: _py("operators_compare.py", *(["--quick"] if q else [])),
+          ["operators"], timeout_quick=240, timeout_full=600),
     Suite("flight", lambda q: _py("flight_compare.py", *(["--quick"] if q else [])), ["flight"],
           requires=["flight_throughput.py"], timeout_quick=180, timeout_full=600),
     Suite("handoff", lambda q: _py("handoff_compare.py", *(["--quick"] if q else [])),
