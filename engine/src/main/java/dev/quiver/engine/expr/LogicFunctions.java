@@ -168,15 +168,30 @@ final class LogicFunctions {
     });
   }
 
-  /** Row i takes its value from {@code in[pick[i]]} (null where pick is -1). */
+  /**
+   * Row i takes its value from {@code in[pick[i]]} (null where pick is -1). Numbers are filled one
+   * source at a time, each a plain loop over its own array (a scalar source as its one value),
+   * instead of looking up row i's source vector on every row.
+   */
   static Vec select(Vec[] in, int[] pick, ArrowType t, int n) {
     boolean[] nulls = null;
     for (int i = 0; i < n; i++) {
-      if (pick[i] < 0 || in[pick[i]].isNull(i)) {
-        if (nulls == null) {
-          nulls = new boolean[n];
-        }
+      if (pick[i] < 0) {
+        nulls = nulls == null ? new boolean[n] : nulls;
         nulls[i] = true;
+      }
+    }
+    for (int src = 0; src < in.length; src++) {
+      boolean[] sn = in[src].nulls;
+      if (sn == null) {
+        continue;
+      }
+      boolean scalar = Scalars.isScalar(in[src], n);
+      for (int i = 0; i < n; i++) {
+        if (pick[i] == src && sn[scalar ? 0 : i]) {
+          nulls = nulls == null ? new boolean[n] : nulls;
+          nulls[i] = true;
+        }
       }
     }
     switch (TypeKind.of(t)) {
@@ -184,10 +199,21 @@ final class LogicFunctions {
         return VecReader.allNull(t, n);
       }
       case FLOAT -> {
-        double[] out = new double[n];
-        for (int i = 0; i < n; i++) {
-          if (pick[i] >= 0) {
-            out[i] = ((DoubleVec) in[pick[i]]).values[i];
+        double[] out = Scratch.doubles(n); // rows of no source are null: their filler is free
+        for (int src = 0; src < in.length; src++) {
+          if (!(in[src] instanceof DoubleVec d) || !picked(pick, src, n)) {
+            continue;
+          }
+          double[] v = d.values;
+          if (Scalars.isScalar(d, n)) {
+            double c = v[0];
+            for (int i = 0; i < n; i++) {
+              out[i] = pick[i] == src ? c : out[i];
+            }
+          } else {
+            for (int i = 0; i < n; i++) {
+              out[i] = pick[i] == src ? v[i] : out[i];
+            }
           }
         }
         return new DoubleVec(t, out, n, nulls);
@@ -196,7 +222,7 @@ final class LogicFunctions {
         boolean[] out = new boolean[n];
         for (int i = 0; i < n; i++) {
           if (pick[i] >= 0 && in[pick[i]] instanceof BoolVec b) {
-            out[i] = b.values[i];
+            out[i] = b.values[Scalars.isScalar(b, n) ? 0 : i];
           }
         }
         return new BoolVec(out, n, nulls);
@@ -208,21 +234,42 @@ final class LogicFunctions {
             b.appendNull();
           } else {
             BytesVec s = (BytesVec) in[pick[i]];
-            b.append(s.data, s.offsets[i], s.length(i));
+            int r = Scalars.isScalar(s, n) ? 0 : i;
+            b.append(s.data, s.offsets[r], s.length(r));
           }
         }
         return b.build();
       }
       default -> {
-        long[] out = new long[n];
-        for (int i = 0; i < n; i++) {
-          if (pick[i] >= 0 && in[pick[i]] instanceof LongVec l) {
-            out[i] = l.values[i];
+        long[] out = Scratch.longs(n);
+        for (int src = 0; src < in.length; src++) {
+          if (!(in[src] instanceof LongVec l) || !picked(pick, src, n)) {
+            continue;
+          }
+          long[] v = l.values;
+          if (Scalars.isScalar(l, n)) {
+            long c = v[0];
+            for (int i = 0; i < n; i++) {
+              out[i] = pick[i] == src ? c : out[i];
+            }
+          } else {
+            for (int i = 0; i < n; i++) {
+              out[i] = pick[i] == src ? v[i] : out[i];
+            }
           }
         }
         return new LongVec(t, out, n, nulls);
       }
     }
+  }
+
+  private static boolean picked(int[] pick, int src, int n) {
+    for (int i = 0; i < n; i++) {
+      if (pick[i] == src) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static PhysicalExpr caseWhen(List<PhysicalExpr> args) {
@@ -253,19 +300,22 @@ final class LogicFunctions {
       cs.add(kind(v).isBytes() ? v : coerce(v, t));
     }
     return new PhysicalExpr.CallExpr("case_when", cs, t, (in, n) -> {
-      int[] pick = new int[n];
-      java.util.Arrays.fill(pick, hasElse ? in.length - 1 : -1);
-      boolean[] decided = new boolean[n];
+      int[] pick = Scratch.ints(n);
+      java.util.Arrays.fill(pick, 0, n, hasElse ? in.length - 1 : -1);
+      boolean[] decided = Scratch.bools(n);
+      java.util.Arrays.fill(decided, 0, n, false);
       for (int p = 0; p < pairs; p++) {
         Vec c = in[2 * p];
         if (!(c instanceof BoolVec cb)) {
           continue;
         }
+        boolean[] v = cb.values;
+        boolean[] nl = cb.nulls;
+        int value = 2 * p + 1;
         for (int i = 0; i < n; i++) {
-          if (!decided[i] && cb.values[i] && !cb.isNull(i)) {
-            decided[i] = true;
-            pick[i] = 2 * p + 1;
-          }
+          boolean take = !decided[i] & v[i] & (nl == null || !nl[i]);
+          pick[i] = take ? value : pick[i];
+          decided[i] |= take;
         }
       }
       return select(in, pick, t, n);
