@@ -8,6 +8,7 @@ import dev.quiver.engine.exec.ExecNode;
 import dev.quiver.engine.exec.KeyFilter;
 import dev.quiver.engine.exec.KeyPacking;
 import dev.quiver.engine.exec.LongKeyIndex;
+import dev.quiver.engine.exec.LongKeySet;
 import dev.quiver.engine.exec.Parallel;
 import dev.quiver.engine.exec.RowKeys;
 import dev.quiver.engine.exec.Take;
@@ -58,9 +59,20 @@ public final class HashJoinExec extends ExecNode {
     final int mask;
     /** Rejects most absent keys before the chain lookup; null for small build sides. */
     final KeyFilter filter;
+    /**
+     * A semi or anti join's long-backed keys as a bitmap over their range (then
+     * {@link #longIndex} is null), or null.
+     */
+    final LongKeySet keySet;
 
     Build(Batch batch, BuildParts parts, RowKeys keys, LongKeyIndex longIndex, KeyPacking packing,
         int[] heads, int[] next, int mask, KeyFilter filter) {
+      this(batch, parts, keys, longIndex, packing, heads, next, mask, filter, null);
+    }
+
+    Build(Batch batch, BuildParts parts, RowKeys keys, LongKeyIndex longIndex, KeyPacking packing,
+        int[] heads, int[] next, int mask, KeyFilter filter, LongKeySet keySet) {
+      this.keySet = keySet;
       this.batch = batch;
       this.parts = parts;
       this.packing = packing;
@@ -308,6 +320,12 @@ public final class HashJoinExec extends ExecNode {
       keys = new long[total];
       packing.pack(cols, new boolean[k][], total, keys);
     }
+    if (type == JoinType.SEMI || type == JoinType.ANTI) {
+      LongKeySet set = LongKeySet.dense(keys, nulls, total);
+      if (set != null) {
+        return new Build(single, parts, null, null, packing, null, null, 0, null, set);
+      }
+    }
     return new Build(single, parts, null, LongKeyIndex.build(keys, nulls, total), packing, null, null, 0, null);
   }
 
@@ -441,10 +459,11 @@ public final class HashJoinExec extends ExecNode {
       for (int k = 0; k < kv.length; k++) {
         kv[k] = leftKeys.get(k).evaluate(b);
       }
-      if (bt.longIndex != null && bt.packing == null) {
+      boolean longKeyed = bt.longIndex != null || bt.keySet != null;
+      if (longKeyed && bt.packing == null) {
         pl = ((dev.quiver.engine.expr.LongVec) kv[0]).values;
         pnull = kv[0].nulls;
-      } else if (bt.longIndex != null) {
+      } else if (longKeyed) {
         long[][] cols = new long[kv.length][];
         boolean[][] nulls = new boolean[kv.length][];
         for (int k = 0; k < kv.length; k++) {
@@ -468,8 +487,10 @@ public final class HashJoinExec extends ExecNode {
       int k = 0;
       if (pl != null) {
         LongKeyIndex ix = bt.longIndex;
+        LongKeySet set = bt.keySet;
         for (int i = 0; i < n; i++) {
-          boolean matched = (pnull == null || !pnull[i]) && ix.find(pl[i]) >= 0;
+          boolean matched = (pnull == null || !pnull[i])
+              && (set != null ? set.contains(pl[i]) : ix.find(pl[i]) >= 0);
           sel[k] = rows[i];
           k += matched == want ? 1 : 0;
         }
