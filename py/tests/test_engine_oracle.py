@@ -395,8 +395,8 @@ def test_filter_comparing_a_decimal_with_a_constant_matches(op, flipped):
 @pytest.fixture(scope="module")
 def pattern_env():
     """Short strings over a few letters (and a two-byte one), so that patterns occur often and
-    often across the boundary between two rows' bytes, with nulls; as utf8 (matched in place) and
-    as large_utf8 and dictionary (the general path)."""
+    often across the boundary between two rows' bytes, with nulls; as utf8 and utf8_view
+    (matched in place) and as large_utf8 and dictionary (the general path)."""
     rng = random.Random(SEED + 31)
     letters = ["s", "p", "e", "c", "i", "a", "l", "x", "é", "%", "_", "\\"]
     values = [None if rng.random() < 0.05 else
@@ -405,6 +405,7 @@ def pattern_env():
     table = pa.table({"id": pa.array(range(len(values)), pa.int64()),
                       "s": pa.array(values, pa.string()),
                       "ls": pa.array(values, pa.large_string()),
+                      "sv": pa.array(values, pa.string_view()),
                       "dict": pa.array(values, pa.string()).dictionary_encode()})
     eng = JavaEngine(threads=2, morsel_rows=1_000)
     con = duckdb.connect()
@@ -434,7 +435,7 @@ def test_filter_on_a_string_pattern_matches_duckdb(pattern_env, function, patter
     eng, con = pattern_env
     sql_fn = {"contains": "contains({c}, ?)", "starts_with": "starts_with({c}, ?)",
               "ends_with": "suffix({c}, ?)", "like": "{c} LIKE ? ESCAPE '\\'"}[function]
-    for column in ("s", "ls", "dict"):
+    for column in ("s", "sv", "ls", "dict"):
         test = call(function, col(column), lit("utf8", pattern))
         if negate:
             test = call("not", test)

@@ -1,8 +1,10 @@
 package dev.quiver.engine.ops;
 
 import dev.quiver.engine.exec.Batch;
+import dev.quiver.engine.expr.BytesVec;
 import dev.quiver.engine.expr.PhysicalExpr;
 import dev.quiver.engine.expr.Scratch;
+import dev.quiver.engine.expr.VecReader;
 import dev.quiver.engine.types.TypeKind;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -13,6 +15,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.apache.arrow.memory.util.MemoryUtil;
 import org.apache.arrow.vector.BaseVariableWidthVector;
+import org.apache.arrow.vector.BaseVariableWidthViewVector;
 
 /**
  * A filter conjunct {@code contains}, {@code starts_with}, {@code ends_with} or {@code like} of a
@@ -96,8 +99,13 @@ record StringPatternMatch(int column, byte[][] segments, boolean anchoredStart,
 
   @Override
   public int select(Batch cur, int[] sel) {
-    if (cur.dictionary(column) != null
-        || !(cur.column(column) instanceof BaseVariableWidthVector v)) {
+    if (cur.dictionary(column) != null) {
+      return -1;
+    }
+    if (cur.column(column) instanceof BaseVariableWidthViewVector) {
+      return selectViews(cur, sel);
+    }
+    if (!(cur.column(column) instanceof BaseVariableWidthVector v)) {
       return -1;
     }
     int m = cur.count();
@@ -134,6 +142,32 @@ record StringPatternMatch(int column, byte[][] segments, boolean anchoredStart,
       boolean valid = !nullable || (MemoryUtil.getByte(va + (r >>> 3)) & (1 << (r & 7))) != 0;
       sel[k] = r;
       k += valid && match[r - first] != negate ? 1 : 0;
+    }
+    return k;
+  }
+
+  /**
+   * Views (utf8_view, binary_view: tpchgen's parquet strings) have no bytes of consecutive rows
+   * side by side; the rows' strings are read into one run (as the general path reads them) and
+   * searched as one.
+   */
+  private int selectViews(Batch cur, int[] sel) {
+    int m = cur.count();
+    int[] rows = cur.rows();
+    BytesVec s = (BytesVec) VecReader.read(cur.column(column), null, rows, m,
+        cur.mayHaveNulls(column));
+    boolean[] match = Scratch.bools(m);
+    if (!anchoredStart && segments.length > 0 && segments[0].length > 0) {
+      scanRange(s.data, s.offsets, m, match);
+    } else {
+      for (int i = 0; i < m; i++) {
+        match[i] = matches(s.data, s.offsets[i], s.offsets[i + 1]);
+      }
+    }
+    int k = 0;
+    for (int i = 0; i < m; i++) {
+      sel[k] = rows[i];
+      k += !s.isNull(i) && match[i] != negate ? 1 : 0;
     }
     return k;
   }
@@ -204,7 +238,7 @@ record StringPatternMatch(int column, byte[][] segments, boolean anchoredStart,
    * candidate positions at a time are tested on the needle's first and last bytes together (one
    * word read at the position, one at the position plus the needle's length less one); only where
    * both agree are the bytes compared. One byte alone (the {@code s} of {@code special}) matched
-   * every dozen bytes of English text. {@code data} has 8 readable bytes past {@code to}.
+   * every dozen bytes of English text.
    */
   static int indexOf(byte[] data, int from, int to, byte[] needle) {
     int n = needle.length;
@@ -214,7 +248,10 @@ record StringPatternMatch(int column, byte[][] segments, boolean anchoredStart,
     int lastStart = to - n;
     long head = (needle[0] & 0xFFL) * ONES;
     long tail = (needle[n - 1] & 0xFFL) * ONES;
-    for (int i = from; i <= lastStart; i += 8) {
+    // Both words of a step must lie in the array; the last positions are tested one by one.
+    int wordsEnd = Math.min(lastStart, data.length - 8 - (n - 1));
+    int i = from;
+    for (; i <= wordsEnd; i += 8) {
       long both = zeroBytes((long) LONGS.get(data, i) ^ head)
           & zeroBytes((long) LONGS.get(data, i + n - 1) ^ tail);
       while (both != 0) {
@@ -226,6 +263,11 @@ record StringPatternMatch(int column, byte[][] segments, boolean anchoredStart,
           return q;
         }
         both &= both - 1;
+      }
+    }
+    for (; i <= lastStart; i++) {
+      if (Arrays.equals(data, i, i + n, needle, 0, n)) {
+        return i;
       }
     }
     return -1;
