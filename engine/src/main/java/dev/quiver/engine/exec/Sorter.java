@@ -187,7 +187,7 @@ public final class Sorter {
       if (shape[k] == 4) {
         bytes(idx, lo, hi, k, 0);
       } else {
-        fillWords(idx, lo, hi, k);
+        words(k, idx, lo, hi, word);
         radix(idx, lo, hi);
         runs(idx, lo, hi, k + 1);
       }
@@ -213,11 +213,7 @@ public final class Sorter {
       radix(idx, lo, hi);
       int i = lo;
       while (i < hi) {
-        long w = word[i];
-        int j = i + 1;
-        while (j < hi && word[j] == w) {
-          j++;
-        }
+        int j = runEnd(i, hi);
         if (j - i > 1) {
           if (!longer || allEndWithin(s, idx, i, j, depth + 8)) {
             // Equal bytes up to each string's end: only the length tells them apart.
@@ -248,6 +244,16 @@ public final class Sorter {
       return true;
     }
 
+    /** The end of the run of words equal to {@code word[i]} that starts at i, at most hi. */
+    private int runEnd(int i, int hi) {
+      long w = word[i];
+      int j = i + 1;
+      while (j < hi && word[j] == w) {
+        j++;
+      }
+      return j;
+    }
+
     /** Sorts each run of equal words in {@code [lo, hi)} by keys {@code k..}. */
     private void runs(int[] idx, int lo, int hi, int k) {
       if (k == keys.length) {
@@ -255,19 +261,10 @@ public final class Sorter {
       }
       int i = lo;
       while (i < hi) {
-        long w = word[i];
-        int j = i + 1;
-        while (j < hi && word[j] == w) {
-          j++;
-        }
-        // Found before recursing: the next key overwrites word[i, j).
+        int j = runEnd(i, hi); // found before recursing: the next key overwrites word[i, j)
         range(idx, i, j, k);
         i = j;
       }
-    }
-
-    private void fillWords(int[] idx, int lo, int hi, int k) {
-      words(k, idx, lo, hi, word);
     }
 
     /**

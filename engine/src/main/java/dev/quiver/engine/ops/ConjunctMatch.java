@@ -2,6 +2,8 @@ package dev.quiver.engine.ops;
 
 import dev.quiver.engine.exec.Batch;
 import dev.quiver.engine.expr.PhysicalExpr;
+import org.apache.arrow.memory.util.MemoryUtil;
+import org.apache.arrow.vector.FieldVector;
 
 /**
  * A filter conjunct decided on its column's Arrow buffers in place, for the shapes that filters
@@ -15,6 +17,24 @@ interface ConjunctMatch {
    * beyond 64 bits), and the general path decides it.
    */
   int select(Batch cur, int[] sel);
+
+  /**
+   * Drops from the first {@code k} rows of {@code sel} those whose value in {@code v} (the
+   * batch's column {@code column}) is null, keeping their order; returns how many are left.
+   */
+  static int withoutNulls(Batch cur, int column, FieldVector v, int k, int[] sel) {
+    if (!cur.mayHaveNulls(column)) {
+      return k;
+    }
+    long va = v.getValidityBufferAddress();
+    int kept = 0;
+    for (int q = 0; q < k; q++) {
+      int r = sel[q];
+      sel[kept] = r;
+      kept += (MemoryUtil.getByte(va + (r >>> 3)) >>> (r & 7)) & 1;
+    }
+    return kept;
+  }
 
   /** The in-place test for a conjunct, or null when it has none. */
   static ConjunctMatch of(PhysicalExpr term) {

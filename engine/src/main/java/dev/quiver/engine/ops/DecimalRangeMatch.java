@@ -127,19 +127,6 @@ record DecimalRangeMatch(int column, long lo, long hi, boolean negate) implement
       sel[k] = r;
       k += in ^ flip;
     }
-    if (wide != 0) {
-      return -1;
-    }
-    if (!cur.mayHaveNulls(column)) {
-      return k;
-    }
-    long va = v.getValidityBufferAddress();
-    int kept = 0;
-    for (int q = 0; q < k; q++) {
-      int r = sel[q];
-      sel[kept] = r;
-      kept += (MemoryUtil.getByte(va + (r >>> 3)) >>> (r & 7)) & 1;
-    }
-    return kept;
+    return wide != 0 ? -1 : ConjunctMatch.withoutNulls(cur, column, v, k, sel);
   }
 }

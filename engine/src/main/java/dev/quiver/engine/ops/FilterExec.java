@@ -273,19 +273,8 @@ public final class FilterExec extends ExecNode {
       return k;
     }
 
-    /** The first k selected rows of {@code sel} less those whose value is null. */
     private int withoutNulls(Batch cur, FieldVector v, int k, int[] sel) {
-      if (!cur.mayHaveNulls(column)) {
-        return k;
-      }
-      long va = v.getValidityBufferAddress();
-      int kept = 0;
-      for (int q = 0; q < k; q++) {
-        int r = sel[q];
-        sel[kept] = r;
-        kept += (MemoryUtil.getByte(va + (r >>> 3)) >>> (r & 7)) & 1;
-      }
-      return kept;
+      return ConjunctMatch.withoutNulls(cur, column, v, k, sel);
     }
   }
 
