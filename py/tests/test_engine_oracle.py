@@ -392,6 +392,23 @@ def test_filter_comparing_a_decimal_with_a_constant_matches(op, flipped):
             eng.close()
 
 
+@pytest.mark.parametrize("constant", [lit("float64", 0.5), lit(DEC(38, 0), "0")], ids=["float", "decimal"])
+def test_filter_on_a_decimal_beyond_64_bits_reports_it(constant):
+    """A morsel holding a decimal beyond the 64 bits the engine computes in is left to the
+    general path, which fails the query naming the column, whichever constant it is compared
+    with; nothing is filtered on a truncated value."""
+    table = pa.table({"d": pa.array([decimal.Decimal(1), decimal.Decimal(10**20), None],
+                                    pa.decimal128(38, 0))})
+    eng = JavaEngine(threads=1)
+    try:
+        eng.load("wide", table)
+        with pytest.raises(Exception, match="exceeds the 64-bit range"):
+            eng.run(plan({"node": "filter", "predicate": call("gt", col("d"), constant),
+                          "input": {"node": "scan", "dataset": "wide"}}))
+    finally:
+        eng.close()
+
+
 @pytest.fixture(scope="module")
 def pattern_env():
     """Short strings over a few letters (and a two-byte one), so that patterns occur often and
