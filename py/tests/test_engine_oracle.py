@@ -468,6 +468,30 @@ def test_filter_on_a_string_pattern_matches_duckdb(pattern_env, function, patter
                 f"{column} {'not ' if negate else ''}{function} {pattern!r} after {first}"
 
 
+@pytest.mark.parametrize("values", [["s", "sp"], ["", "x", "é", "spec"], ["a", "ab", "abc", "l"],
+                                    ["s", None], ["zzz", "qq"]],
+                         ids=["two", "empty-and-multibyte", "prefixes", "with-null", "none-match"])
+@pytest.mark.parametrize("negate", [False, True], ids=["in", "not-in"])
+def test_filter_on_a_string_in_list_matches_duckdb(pattern_env, values, negate):
+    """column IN (...) and NOT IN on utf8 (decided in place, whole morsels and after a selection)
+    and on utf8_view, large_utf8 and dictionary columns (the general path). A list holding a null
+    keeps SQL's rule (a non-match is null, so NOT IN passes nothing) on the general path."""
+    eng, con = pattern_env
+    for column in ("s", "sv", "ls", "dict"):
+        test = call("in_list", col(column), *[lit("utf8", v) for v in values])
+        if negate:
+            test = call("not", test)
+        listed = ", ".join("NULL" if v is None else "'" + v.replace("'", "''") + "'" for v in values)
+        cond = f"{column}::VARCHAR {'NOT IN' if negate else 'IN'} ({listed})"
+        for first in (None, call("gt", col("id"), lit("int64", 12_345))):
+            predicate = test if first is None else call("and", first, test)
+            out = eng.run(plan({"node": "filter", "predicate": predicate,
+                                "input": {"node": "scan", "dataset": "p", "columns": ["id", column]}}))
+            where = cond if first is None else f"id > 12345 AND {cond}"
+            theirs = con.execute(f"SELECT id FROM p WHERE {where} ORDER BY id").fetchall()
+            assert out.column("id").to_pylist() == [r[0] for r in theirs], (column, values, negate, first)
+
+
 @pytest.mark.parametrize("op", ["eq", "neq"])
 @pytest.mark.parametrize("literal", ["R", "é", ""])
 def test_filter_on_a_one_byte_flag_without_nulls_matches_duckdb(env, op, literal):

@@ -48,6 +48,9 @@ interface ConjunctMatch {
     if (m == null) {
       m = StringPatternMatch.of(term);
     }
+    if (m == null) {
+      m = StringInListMatch.of(term);
+    }
     return m;
   }
 }

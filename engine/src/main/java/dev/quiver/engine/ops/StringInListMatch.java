@@ -1,0 +1,92 @@
+package dev.quiver.engine.ops;
+
+import dev.quiver.engine.exec.Batch;
+import dev.quiver.engine.expr.PhysicalExpr;
+import dev.quiver.engine.types.TypeKind;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.memory.util.MemoryUtil;
+import org.apache.arrow.vector.BaseVariableWidthVector;
+
+/**
+ * {@code column IN ('a', 'b', ...)} (or its {@code NOT}) on a utf8/binary column, decided from
+ * the column's offsets and bytes in place: the list binds as an OR of equalities, each of which
+ * the general path evaluated over a chunk holding a copy of every row's bytes, then ORed the
+ * boolean chunks. A list holding a null stays on the general path (SQL makes a non-match null
+ * there, not false). Null rows never pass.
+ */
+record StringInListMatch(int column, byte[][] literals, boolean negate) implements ConjunctMatch {
+
+  static StringInListMatch of(PhysicalExpr term) {
+    boolean negate = false;
+    if (term instanceof PhysicalExpr.CallExpr n && n.name().equals("not") && n.args().size() == 1) {
+      negate = true;
+      term = n.args().get(0);
+    }
+    if (!(term instanceof PhysicalExpr.CallExpr or) || !or.name().equals("or")
+        || or.args().size() < 2) {
+      return null;
+    }
+    int column = -1;
+    List<byte[]> literals = new ArrayList<>();
+    for (PhysicalExpr e : or.args()) {
+      if (!(e instanceof PhysicalExpr.CallExpr eq) || !eq.name().equals("eq")
+          || eq.args().size() != 2) {
+        return null;
+      }
+      PhysicalExpr a = eq.args().get(0);
+      PhysicalExpr b = eq.args().get(1);
+      if (a instanceof PhysicalExpr.LiteralExpr) {
+        PhysicalExpr t = a;
+        a = b;
+        b = t;
+      }
+      if (!(a instanceof PhysicalExpr.ColumnRef col) || !(b instanceof PhysicalExpr.LiteralExpr lit)
+          || !TypeKind.of(col.type()).isBytes() || lit.value() == null
+          || (column >= 0 && col.index() != column)) {
+        return null;
+      }
+      byte[] bytes = lit.value() instanceof String s ? s.getBytes(StandardCharsets.UTF_8)
+          : lit.value() instanceof byte[] raw ? raw : null;
+      if (bytes == null) {
+        return null;
+      }
+      column = col.index();
+      literals.add(bytes);
+    }
+    return new StringInListMatch(column, literals.toArray(new byte[0][]), negate);
+  }
+
+  @Override
+  public int select(Batch cur, int[] sel) {
+    if (cur.dictionary(column) != null || !(cur.column(column) instanceof BaseVariableWidthVector v)) {
+      return -1;
+    }
+    long oa = v.getOffsetBufferAddress();
+    long da = v.getDataBufferAddress();
+    int[] rows = cur.selection();
+    int first = cur.offset();
+    int m = cur.count();
+    int k = 0;
+    for (int i = 0; i < m; i++) {
+      int r = rows == null ? first + i : rows[i];
+      int start = MemoryUtil.getInt(oa + 4L * r);
+      int len = MemoryUtil.getInt(oa + 4L * r + 4) - start;
+      boolean in = false;
+      for (int j = 0; j < literals.length && !in; j++) {
+        byte[] lit = literals[j];
+        if (lit.length == len) {
+          boolean equal = true;
+          for (int q = 0; q < len && equal; q++) {
+            equal = MemoryUtil.getByte(da + start + q) == lit[q];
+          }
+          in = equal;
+        }
+      }
+      sel[k] = r;
+      k += in != negate ? 1 : 0;
+    }
+    return ConjunctMatch.withoutNulls(cur, column, v, k, sel);
+  }
+}
