@@ -36,6 +36,12 @@ interface ConjunctMatch {
     return kept;
   }
 
+  /** A string or binary constant's bytes (strings as UTF-8), or null for another value. */
+  static byte[] bytesOf(PhysicalExpr.LiteralExpr lit) {
+    return lit.value() instanceof String s ? s.getBytes(java.nio.charset.StandardCharsets.UTF_8)
+        : lit.value() instanceof byte[] raw ? raw : null;
+  }
+
   /** The in-place test for a conjunct, or null when it has none. */
   static ConjunctMatch of(PhysicalExpr term) {
     ConjunctMatch m = FilterExec.StringConstantMatch.of(term);

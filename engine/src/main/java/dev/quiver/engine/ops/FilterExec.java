@@ -68,9 +68,7 @@ public final class FilterExec extends ExecNode {
           || !TypeKind.of(col.type()).isBytes() || lit.value() == null) {
         return null;
       }
-      byte[] bytes = lit.value() instanceof String str
-          ? str.getBytes(java.nio.charset.StandardCharsets.UTF_8)
-          : lit.value() instanceof byte[] raw ? raw : null;
+      byte[] bytes = ConjunctMatch.bytesOf(lit);
       return bytes == null ? null : new StringConstantMatch(col.index(), bytes, c.name().equals("neq"));
     }
 

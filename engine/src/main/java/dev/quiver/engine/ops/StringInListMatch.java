@@ -2,8 +2,6 @@ package dev.quiver.engine.ops;
 
 import dev.quiver.engine.exec.Batch;
 import dev.quiver.engine.expr.PhysicalExpr;
-import dev.quiver.engine.types.TypeKind;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.arrow.memory.util.MemoryUtil;
@@ -31,29 +29,13 @@ record StringInListMatch(int column, byte[][] literals, boolean negate) implemen
     int column = -1;
     List<byte[]> literals = new ArrayList<>();
     for (PhysicalExpr e : or.args()) {
-      if (!(e instanceof PhysicalExpr.CallExpr eq) || !eq.name().equals("eq")
-          || eq.args().size() != 2) {
+      // Each term is what an equality filter would decide in place: column = constant.
+      FilterExec.StringConstantMatch eq = FilterExec.StringConstantMatch.of(e);
+      if (eq == null || eq.negate() || (column >= 0 && eq.column() != column)) {
         return null;
       }
-      PhysicalExpr a = eq.args().get(0);
-      PhysicalExpr b = eq.args().get(1);
-      if (a instanceof PhysicalExpr.LiteralExpr) {
-        PhysicalExpr t = a;
-        a = b;
-        b = t;
-      }
-      if (!(a instanceof PhysicalExpr.ColumnRef col) || !(b instanceof PhysicalExpr.LiteralExpr lit)
-          || !TypeKind.of(col.type()).isBytes() || lit.value() == null
-          || (column >= 0 && col.index() != column)) {
-        return null;
-      }
-      byte[] bytes = lit.value() instanceof String s ? s.getBytes(StandardCharsets.UTF_8)
-          : lit.value() instanceof byte[] raw ? raw : null;
-      if (bytes == null) {
-        return null;
-      }
-      column = col.index();
-      literals.add(bytes);
+      column = eq.column();
+      literals.add(eq.literal());
     }
     return new StringInListMatch(column, literals.toArray(new byte[0][]), negate);
   }

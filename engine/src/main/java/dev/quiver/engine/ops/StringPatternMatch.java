@@ -9,7 +9,6 @@ import dev.quiver.engine.types.TypeKind;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -50,8 +49,7 @@ record StringPatternMatch(int column, byte[][] segments, boolean anchoredStart,
         || !TypeKind.of(col.type()).isBytes() || lit.value() == null) {
       return null;
     }
-    byte[] p = lit.value() instanceof String s ? s.getBytes(StandardCharsets.UTF_8)
-        : lit.value() instanceof byte[] raw ? raw : null;
+    byte[] p = ConjunctMatch.bytesOf(lit);
     if (p == null) {
       return null;
     }
