@@ -64,6 +64,53 @@ public final class GroupTable {
     return out;
   }
 
+  /**
+   * Group id of each row of one string column's keys read in place, inserting new groups: the
+   * same ids as {@link #findOrInsert(RowKeys)} of that column's encoded keys, without making them.
+   */
+  public int[] findOrInsert(StringColumnKeys k) {
+    int n = k.n;
+    int[] out = dev.quiver.engine.expr.Scratch.ints(n);
+    long[] h = k.hashes();
+    long need = keyBytes + k.encodedBytes();
+    if (need > keyData.length) {
+      keyData = Arrays.copyOf(keyData, (int) Math.min(Integer.MAX_VALUE - 16,
+          Math.max(need, 2L * keyData.length)));
+    }
+    for (int from = 0; from < n; from += PROBE_BLOCK) {
+      int to = Math.min(n, from + PROBE_BLOCK);
+      k.hash(from, to);
+      touchSlots(h, from, to);
+      for (int i = from; i < to; i++) {
+        out[i] = findOrInsert(k, i, h[i]);
+      }
+    }
+    return out;
+  }
+
+  private int findOrInsert(StringColumnKeys k, int i, long h) {
+    int pos = (int) (h ^ (h >>> 32)) & mask;
+    long tag = h & TAG;
+    while (true) {
+      long w = slots[pos];
+      if (w == 0) {
+        int g = groups;
+        int len = k.encode(i, keyData, keyBytes);
+        keyBytes += len;
+        register(pos, h);
+        return g;
+      }
+      if ((w & TAG) == tag) {
+        int g = (int) w - 1;
+        int go = keyOffsets[g];
+        if (k.same(i, keyData, go, keyOffsets[g + 1] - go)) {
+          return g;
+        }
+      }
+      pos = (pos + 1) & mask;
+    }
+  }
+
   /** Rows whose home slots are read ahead together, then probed one by one. */
   private static final int PROBE_BLOCK = 256;
   /** Keeps the read-ahead loads from being dropped as dead code. */
@@ -110,18 +157,22 @@ public final class GroupTable {
     if (len > 24) {
       return Arrays.equals(a, ao, ao + len, b, bo, bo + len);
     }
-    int i = 0;
-    for (; i + 8 <= len; i += 8) {
+    if (len < 8) {
+      for (int i = 0; i < len; i++) {
+        if (a[ao + i] != b[bo + i]) {
+          return false;
+        }
+      }
+      return true;
+    }
+    // Words, the last one overlapping the one before: a byte loop over the tail of a 17-byte
+    // key cost as much as the rest of its lookup.
+    for (int i = 0; i < len - 8; i += 8) {
       if ((long) RowKeys.LONGS.get(a, ao + i) != (long) RowKeys.LONGS.get(b, bo + i)) {
         return false;
       }
     }
-    for (; i < len; i++) {
-      if (a[ao + i] != b[bo + i]) {
-        return false;
-      }
-    }
-    return true;
+    return (long) RowKeys.LONGS.get(a, ao + len - 8) == (long) RowKeys.LONGS.get(b, bo + len - 8);
   }
 
   /** Group id of the key, or -1. */
@@ -184,12 +235,17 @@ public final class GroupTable {
   }
 
   private int insert(int pos, byte[] d, int off, int len, long h) {
-    int g = groups++;
     if (keyBytes + len > keyData.length) {
       keyData = Arrays.copyOf(keyData, Math.max(keyBytes + len, keyData.length * 2));
     }
     System.arraycopy(d, off, keyData, keyBytes, len);
     keyBytes += len;
+    return register(pos, h);
+  }
+
+  /** Makes the key just appended to {@link #keyData} the next group, homed at slot pos. */
+  private int register(int pos, long h) {
+    int g = groups++;
     if (g >= groupHashes.length) {
       groupHashes = Arrays.copyOf(groupHashes, groupHashes.length * 2);
       keyOffsets = Arrays.copyOf(keyOffsets, groupHashes.length + 1);

@@ -20,7 +20,7 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
  * 0xFF and a 4-byte length from 255 bytes on) and the bytes.
  * Encoding runs column at a time over the whole chunk.
  */
-public final class RowKeys {
+public final class RowKeys implements KeyChunk {
   static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
@@ -186,6 +186,43 @@ public final class RowKeys {
 
   public int length(int i) {
     return offsets[i + 1] - offsets[i];
+  }
+
+  @Override
+  public int n() {
+    return n;
+  }
+
+  @Override
+  public long[] hashes() {
+    return hashes;
+  }
+
+  /** Encoding hashed every row already. */
+  @Override
+  public void hash(int from, int to) {}
+
+  @Override
+  public boolean[] anyNull() {
+    return anyNull;
+  }
+
+  @Override
+  public long encodedBytes() {
+    return offsets[n] - offsets[0];
+  }
+
+  @Override
+  public int encode(int i, byte[] d, int off) {
+    int len = offsets[i + 1] - offsets[i];
+    System.arraycopy(data, offsets[i], d, off, len);
+    return len;
+  }
+
+  @Override
+  public boolean same(int i, byte[] d, int off, int len) {
+    int o = offsets[i];
+    return offsets[i + 1] - o == len && GroupTable.same(data, o, d, off, len);
   }
 
   /**

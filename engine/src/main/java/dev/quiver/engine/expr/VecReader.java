@@ -329,13 +329,17 @@ public final class VecReader {
     int[] offs = new int[n + 1];
     int total = 0;
     for (int i = 0; i < n; i++) {
-      total += MemoryUtil.getInt(va + 16L * rows[i]);
+      // A null's view is not read: nothing says what it holds (Arrow Java leaves it as it was).
+      total += nulls != null && nulls[i] ? 0 : MemoryUtil.getInt(va + 16L * rows[i]);
       offs[i + 1] = total;
     }
     byte[] data = new byte[total];
     for (int i = 0; i < n; i++) {
       long p = va + 16L * rows[i];
       int len = offs[i + 1] - offs[i];
+      if (len == 0) {
+        continue;
+      }
       if (len <= 12) {
         for (int q = 0; q < len; q++) {
           data[offs[i] + q] = MemoryUtil.getByte(p + 4 + q);

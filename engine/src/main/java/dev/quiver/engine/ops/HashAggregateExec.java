@@ -13,6 +13,7 @@ import dev.quiver.engine.exec.PackedKeys;
 import dev.quiver.engine.exec.PartitionedRows;
 import dev.quiver.engine.exec.Parallel;
 import dev.quiver.engine.exec.RowKeys;
+import dev.quiver.engine.exec.StringColumnKeys;
 import dev.quiver.engine.expr.AggregateKind;
 import dev.quiver.engine.expr.LongVec;
 import dev.quiver.engine.expr.PhysicalExpr;
@@ -73,6 +74,11 @@ public final class HashAggregateExec extends ExecNode {
    * merge would scan all its value pairs once per run).
    */
   private final boolean flushable;
+  /**
+   * The column of a single key that is a column reference, read as string keys in place
+   * ({@link StringColumnKeys}) when it holds strings; -1 otherwise.
+   */
+  private final int keyColumn;
 
   public HashAggregateExec(ExecNode child, List<PhysicalExpr> groupExprs,
       List<AggregateSpec> aggregates, Schema schema, String label) {
@@ -99,6 +105,8 @@ public final class HashAggregateExec extends ExecNode {
         tiled = arg == null;
       }
     }
+    this.keyColumn = groupExprs.size() == 1
+        && groupExprs.get(0) instanceof PhysicalExpr.ColumnRef ref ? ref.index() : -1;
     this.tiledKey = tiled ? ((PhysicalExpr.ColumnRef) groupExprs.get(0)).index() : -1;
     this.tiledArgs = tiled ? args : null;
     this.flushable = !groupExprs.isEmpty() && aggregates.stream()
@@ -236,11 +244,16 @@ public final class HashAggregateExec extends ExecNode {
             if (packed) {
               toByteKeys();
             }
-            Vec[] keys = new Vec[groupExprs.size()];
-            for (int k = 0; k < keys.length; k++) {
-              keys[k] = groupExprs.get(k).evaluate(b);
+            StringColumnKeys inPlace = keyColumn < 0 ? null : StringColumnKeys.of(b, keyColumn);
+            if (inPlace != null) {
+              gids = table.findOrInsert(inPlace);
+            } else {
+              Vec[] keys = new Vec[groupExprs.size()];
+              for (int k = 0; k < keys.length; k++) {
+                keys[k] = groupExprs.get(k).evaluate(b);
+              }
+              gids = table.findOrInsert(RowKeys.encode(keys, n));
             }
-            gids = table.findOrInsert(RowKeys.encode(keys, n));
           }
         }
         int groups = groups();

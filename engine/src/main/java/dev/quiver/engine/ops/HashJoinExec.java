@@ -5,20 +5,24 @@ import dev.quiver.engine.exec.BatchStream;
 import dev.quiver.engine.exec.BuildParts;
 import dev.quiver.engine.exec.ExecContext;
 import dev.quiver.engine.exec.ExecNode;
+import dev.quiver.engine.exec.KeyChunk;
 import dev.quiver.engine.exec.KeyFilter;
 import dev.quiver.engine.exec.KeyPacking;
 import dev.quiver.engine.exec.LongKeyIndex;
 import dev.quiver.engine.exec.LongKeySet;
 import dev.quiver.engine.exec.Parallel;
 import dev.quiver.engine.exec.RowKeys;
+import dev.quiver.engine.exec.StringColumnKeys;
 import dev.quiver.engine.exec.Take;
 import dev.quiver.engine.expr.PhysicalExpr;
 import dev.quiver.engine.expr.Vec;
 import dev.quiver.engine.plan.LogicalPlan.JoinType;
+import dev.quiver.engine.types.TypeKind;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
@@ -35,6 +39,11 @@ public final class HashJoinExec extends ExecNode {
   private final ExecNode left;
   private final ExecNode right;
   private final List<PhysicalExpr> leftKeys;
+  /**
+   * The probe side's column of a single string key, whose keys are read in place
+   * ({@link StringColumnKeys}) against an encoded build side; -1 otherwise.
+   */
+  private final int stringKeyColumn;
   private final List<PhysicalExpr> rightKeys;
   private final Schema schema;
   /** Output columns, in order: these left columns, then (inner and left joins) these right ones. */
@@ -150,6 +159,9 @@ public final class HashJoinExec extends ExecNode {
     this.leftKeys = List.copyOf(leftKeys);
     this.rightKeys = List.copyOf(rightKeys);
     this.schema = schema;
+    this.stringKeyColumn = leftKeys.size() == 1
+        && leftKeys.get(0) instanceof PhysicalExpr.ColumnRef ref && stringKind(ref.type())
+        && stringKind(rightKeys.get(0).type()) ? ref.index() : -1;
     boolean semi = type == JoinType.SEMI || type == JoinType.ANTI;
     this.leftColumns = semi ? all(left) : leftColumns.clone();
     this.rightColumns = semi ? new int[0] : rightColumns.clone();
@@ -157,6 +169,11 @@ public final class HashJoinExec extends ExecNode {
       throw new IllegalArgumentException("join schema has " + schema.getFields().size()
           + " fields for " + this.leftColumns.length + " + " + this.rightColumns.length + " columns");
     }
+  }
+
+  private static boolean stringKind(ArrowType t) {
+    TypeKind k = TypeKind.of(t);
+    return k == TypeKind.STRING || k == TypeKind.BINARY;
   }
 
   private static int[] all(ExecNode n) {
@@ -452,14 +469,16 @@ public final class HashJoinExec extends ExecNode {
     int n = b.count();
     metrics.rowsIn.addAndGet(n);
     Vec[] kv = new Vec[leftKeys.size()];
-    RowKeys pk = null;
+    KeyChunk pk = null;
     long[] pl = null;
     boolean[] pnull;
     try {
-      for (int k = 0; k < kv.length; k++) {
+      boolean longKeyed = bt.longIndex != null || bt.keySet != null;
+      StringColumnKeys inPlace = longKeyed || stringKeyColumn < 0 ? null
+          : StringColumnKeys.of(b, stringKeyColumn);
+      for (int k = 0; k < kv.length && inPlace == null; k++) {
         kv[k] = leftKeys.get(k).evaluate(b);
       }
-      boolean longKeyed = bt.longIndex != null || bt.keySet != null;
       if (longKeyed && bt.packing == null) {
         pl = ((dev.quiver.engine.expr.LongVec) kv[0]).values;
         pnull = kv[0].nulls;
@@ -473,8 +492,8 @@ public final class HashJoinExec extends ExecNode {
         pl = dev.quiver.engine.expr.Scratch.longs(n);
         pnull = bt.packing.pack(cols, nulls, n, pl);
       } else {
-        pk = RowKeys.encode(kv, n);
-        pnull = pk.anyNull;
+        pk = inPlace != null ? inPlace : RowKeys.encode(kv, n);
+        pnull = pk.anyNull();
       }
     } catch (RuntimeException | Error e) {
       b.close();
@@ -495,11 +514,15 @@ public final class HashJoinExec extends ExecNode {
           k += matched == want ? 1 : 0;
         }
       } else {
-        int[] first = chainHeads(pk, pnull, n, bt);
-        for (int i = 0; i < n; i++) {
-          boolean matched = first[i] >= 0 && match(pk, i, first[i], bt) >= 0;
-          sel[k] = rows[i];
-          k += matched == want ? 1 : 0;
+        int[] first = dev.quiver.engine.expr.Scratch.ints(n);
+        for (int from = 0; from < n; from += PROBE_BLOCK) {
+          int to = Math.min(n, from + PROBE_BLOCK);
+          chainHeads(pk, pnull, from, to, bt, first);
+          for (int i = from; i < to; i++) {
+            boolean matched = first[i] >= 0 && match(pk, i, first[i], bt) >= 0;
+            sel[k] = rows[i];
+            k += matched == want ? 1 : 0;
+          }
         }
       }
       metrics.rowsOut.addAndGet(k);
@@ -673,51 +696,64 @@ public final class HashJoinExec extends ExecNode {
     return out;
   }
 
-  /** Pairs for encoded keys: chain heads first, then the chains. */
-  private static Pairs encodedPairs(RowKeys pk, boolean[] pnull, int[] rows, int n, Build bt,
+  /**
+   * Probe rows per block of {@link #encodedPairs}: the block's chain heads are read in one loop,
+   * then its chains walked, while the block's keys (hashed with the heads) are still in cache.
+   */
+  private static final int PROBE_BLOCK = 256;
+
+  /** Pairs for encoded keys: a block's chain heads first, then its chains. */
+  private static Pairs encodedPairs(KeyChunk pk, boolean[] pnull, int[] rows, int n, Build bt,
       boolean outer) {
-    // First pass: every row's chain head, or -1. The loads are independent of each other, so the
-    // CPU overlaps their cache misses; walking chains row by row made each miss wait for the last.
-    int[] first = chainHeads(pk, pnull, n, bt);
+    // The heads' loads are independent of each other, so the CPU overlaps their cache misses;
+    // walking chains row by row made each miss wait for the last.
+    int[] first = dev.quiver.engine.expr.Scratch.ints(n);
+    long[] hashes = pk.hashes();
     Pairs out = new Pairs(n);
     RowKeys bk = bt.keys;
-    for (int i = 0; i < n; i++) {
-      int before = out.count;
-      long h = pk.hashes[i];
-      int po = pk.offsets[i];
-      int pe = pk.offsets[i + 1];
-      for (int j = first[i]; j >= 0; j = bt.next[j]) {
-        if (bk.hashes[j] == h && Arrays.equals(bk.data, bk.offsets[j], bk.offsets[j + 1], pk.data, po, pe)) {
-          out.add(rows[i], j);
+    for (int from = 0; from < n; from += PROBE_BLOCK) {
+      int to = Math.min(n, from + PROBE_BLOCK);
+      chainHeads(pk, pnull, from, to, bt, first);
+      for (int i = from; i < to; i++) {
+        int before = out.count;
+        long h = hashes[i];
+        for (int j = first[i]; j >= 0; j = bt.next[j]) {
+          int o = bk.offsets[j];
+          if (bk.hashes[j] == h && pk.same(i, bk.data, o, bk.offsets[j + 1] - o)) {
+            out.add(rows[i], j);
+          }
         }
-      }
-      if (outer && out.count == before) {
-        out.add(rows[i], -1);
+        if (outer && out.count == before) {
+          out.add(rows[i], -1);
+        }
       }
     }
     return out;
   }
 
-  /** Per probe row, the head of its hash chain, or -1 when the key is null or certainly absent. */
-  private static int[] chainHeads(RowKeys pk, boolean[] pnull, int n, Build bt) {
-    int[] out = dev.quiver.engine.expr.Scratch.ints(n);
+  /**
+   * Hashes probe rows {@code [from, to)} and sets each one's head of its hash chain in
+   * {@code out}, or -1 when the key is null or certainly absent.
+   */
+  private static void chainHeads(KeyChunk pk, boolean[] pnull, int from, int to, Build bt,
+      int[] out) {
+    pk.hash(from, to);
     int[] heads = bt.heads;
     int mask = bt.mask;
-    for (int i = 0; i < n; i++) {
-      long h = pk.hashes[i];
+    long[] hashes = pk.hashes();
+    for (int i = from; i < to; i++) {
+      long h = hashes[i];
       boolean skip = pnull != null && pnull[i] || !bt.mightMatch(h);
       out[i] = skip ? -1 : heads[(int) (h ^ (h >>> 32)) & mask];
     }
-    return out;
   }
 
-  private static int match(RowKeys pk, int i, int head, Build bt) {
-    long h = pk.hashes[i];
+  private static int match(KeyChunk pk, int i, int head, Build bt) {
+    long h = pk.hashes()[i];
     RowKeys bk = bt.keys;
-    int po = pk.offsets[i];
-    int pe = pk.offsets[i + 1];
     for (int j = head; j >= 0; j = bt.next[j]) {
-      if (bk.hashes[j] == h && Arrays.equals(bk.data, bk.offsets[j], bk.offsets[j + 1], pk.data, po, pe)) {
+      int o = bk.offsets[j];
+      if (bk.hashes[j] == h && pk.same(i, bk.data, o, bk.offsets[j + 1] - o)) {
         return j;
       }
     }
