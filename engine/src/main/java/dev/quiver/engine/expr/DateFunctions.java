@@ -34,19 +34,46 @@ final class DateFunctions {
     ZoneId zone = tz == null || tz.equals("UTC") || tz.equals("+00:00") ? null : ZoneId.of(tz);
     return new PhysicalExpr.CallExpr(fn, args, Types.INT32, (in, n) -> {
       LongVec x = (LongVec) in[0];
+      long[] v = x.values;
       long[] out = new long[n];
-      for (int i = 0; i < n; i++) {
-        long v = x.values[i];
-        if (zone != null) {
-          long perSec = perDay / 86_400L;
-          ZonedDateTime z = Instant.ofEpochSecond(Math.floorDiv(v, perSec)).atZone(zone);
+      if (zone != null) {
+        long perSec = perDay / 86_400L;
+        for (int i = 0; i < n; i++) {
+          ZonedDateTime z = Instant.ofEpochSecond(Math.floorDiv(v[i], perSec)).atZone(zone);
           out[i] = which == 0 ? z.getYear() : which == 1 ? z.getMonthValue() : z.getDayOfMonth();
-        } else {
-          out[i] = civil(Math.floorDiv(v, perDay), which);
+        }
+      } else if (which == 0 && perDay == 1) {
+        for (int i = 0; i < n; i++) {
+          out[i] = year(v[i]);
+        }
+      } else if (which == 0) {
+        for (int i = 0; i < n; i++) {
+          out[i] = year(Math.floorDiv(v[i], perDay));
+        }
+      } else {
+        for (int i = 0; i < n; i++) {
+          out[i] = civil(Math.floorDiv(v[i], perDay), which);
         }
       }
       return new LongVec(Types.INT32, out, n, x.nulls);
     });
+  }
+
+  /** Days since the epoch of 1901-01-01 and 2099-12-31, between which every fourth year is leap. */
+  static final long FOUR_YEAR_RULE_FROM = -25_202;
+  static final long FOUR_YEAR_RULE_TO = 47_481;
+
+  /**
+   * The year of a day since the epoch. From 1901 to 2099, years run in four-year cycles of
+   * 365, 365, 365 and 366 days from 1901-01-01, so one division by a constant finds the year;
+   * the general calendar took about 11 ns a row here (a chain of seven divisions).
+   */
+  static long year(long days) {
+    if (days >= FOUR_YEAR_RULE_FROM && days <= FOUR_YEAR_RULE_TO) {
+      int e = (int) (days - FOUR_YEAR_RULE_FROM);
+      return 1901 + (4 * e + 3) / 1461;
+    }
+    return civil(days, 0);
   }
 
   /** Days since epoch to year/month/day (H. Hinnant's civil_from_days), branch-light. */
