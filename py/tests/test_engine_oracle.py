@@ -1203,11 +1203,13 @@ def _string_keys(rng: random.Random, n: int) -> list:
 @pytest.mark.parametrize("layout", ["string", "large_string", "string_view"])
 def test_single_string_key_group_and_join_match_duckdb(layout):
     """One string key is grouped and joined on its column's bytes in place (no copy, no encoded
-    key): groups and joins of every kind match DuckDB's, whatever the layouts on either side."""
+    key), and min / max compare them there: groups, extremes and joins of every kind match
+    DuckDB's, whatever the layouts on either side."""
     rng = random.Random(SEED + 7)
     n = 6000
     keys = _string_keys(rng, n)
-    left = pa.table({"k": pa.array(keys, getattr(pa, layout)()), "id": pa.array(range(n), pa.int64())})
+    left = pa.table({"k": pa.array(keys, getattr(pa, layout)()), "id": pa.array(range(n), pa.int64()),
+                     "g": pa.array([i % 7 for i in range(n)], pa.int64())})
     distinct = sorted({k for k in keys if k is not None})
     # The build side: some keys twice, some absent from the probe side, one null.
     build = rng.sample(distinct, len(distinct) // 2) + distinct[:10] + ["absent", None]
@@ -1225,14 +1227,24 @@ def test_single_string_key_group_and_join_match_duckdb(layout):
                                            {"name": "m", "function": "min", "args": [col("id")]}]}))
         theirs = con.execute("SELECT k, count(*), min(id) FROM l GROUP BY k").fetchall()
         assert_rows_equal(sorted(rows_of(out), key=sort_key), sorted(theirs, key=sort_key), "group by k")
+        # min / max compare the column's bytes in place, unsigned as DuckDB does.
+        for keys in ([], ["g"]):
+            out = eng.run(plan({"node": "aggregate", "input": {"node": "scan", "dataset": "l"},
+                                "group_by": [{"name": g, "expr": col(g)} for g in keys],
+                                "aggregates": [{"name": "lo", "function": "min", "args": [col("k")]},
+                                               {"name": "hi", "function": "max", "args": [col("k")]}]}))
+            group = " GROUP BY g" if keys else ""
+            theirs = con.execute(f"SELECT {'g, ' if keys else ''}min(k), max(k) FROM l{group}").fetchall()
+            assert_rows_equal(sorted(rows_of(out), key=sort_key), sorted(theirs, key=sort_key),
+                              f"min/max of k by {keys}")
         for kind in ("inner", "left", "semi", "anti"):
             out = eng.run(plan({"node": "join", "type": kind, "left": {"node": "scan", "dataset": "l"},
                                 "right": {"node": "scan", "dataset": "rt"},
                                 "left_keys": ["k"], "right_keys": ["rk"]}))
             if kind in ("inner", "left"):
-                sql = f"SELECT k, id, rk, rid FROM l {kind.upper()} JOIN rt ON k = rk"
+                sql = f"SELECT k, id, g, rk, rid FROM l {kind.upper()} JOIN rt ON k = rk"
             else:
-                sql = f"SELECT k, id FROM l {kind.upper()} JOIN rt ON k = rk"
+                sql = f"SELECT k, id, g FROM l {kind.upper()} JOIN rt ON k = rk"
             theirs = con.execute(sql).fetchall()
             assert_rows_equal(sorted(rows_of(out), key=sort_key), sorted(theirs, key=sort_key),
                               f"{kind} join on k")

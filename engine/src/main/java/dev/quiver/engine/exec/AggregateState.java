@@ -73,6 +73,14 @@ public abstract class AggregateState {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no direct fold");
   }
 
+  /**
+   * Folds rows into their groups from a string column read in place, where this state can;
+   * false, having done nothing, where it cannot (the caller evaluates the column instead).
+   */
+  public boolean update(int[] gids, StringColumnKeys column, int n) {
+    return false;
+  }
+
   /** Folds every row into group 0 (aggregation without keys); overridden where it pays. */
   public void updateAll(int[] zeros, Vec arg, int n) {
     update(zeros, arg, n);
@@ -1046,6 +1054,29 @@ public abstract class AggregateState {
           }
         }
       }
+    }
+
+    /**
+     * Compares each row with its group's extreme where the row lies, copying out only a new
+     * extreme: min/max of 1.5M {@code o_comment} values copied 75 MB of text to compare it.
+     */
+    @Override
+    public boolean update(int[] gids, StringColumnKeys s, int n) {
+      for (int i = 0; i < n; i++) {
+        if (!s.isNull(i)) {
+          int g = gids[i];
+          byte[] cur = val[g];
+          if (cur == null) {
+            val[g] = s.bytes(i);
+          } else {
+            int c = s.compareUnsigned(i, cur);
+            if (max ? c > 0 : c < 0) {
+              val[g] = s.bytes(i);
+            }
+          }
+        }
+      }
+      return true;
     }
 
     @Override

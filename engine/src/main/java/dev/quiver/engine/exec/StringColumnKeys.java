@@ -1,5 +1,6 @@
 package dev.quiver.engine.exec;
 
+import java.util.Arrays;
 import java.util.List;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.util.MemoryUtil;
@@ -245,6 +246,41 @@ public final class StringColumnKeys implements KeyChunk {
   @Override
   public long encodedBytes() {
     return encodedBytes;
+  }
+
+  boolean isNull(int i) {
+    return nulls != null && nulls[i];
+  }
+
+  /** Row i's bytes, copied out. */
+  byte[] bytes(int i) {
+    byte[] out = new byte[length[i]];
+    MemoryUtil.copyFromMemory(address[i], out, 0, out.length);
+    return out;
+  }
+
+  /** Row i's bytes against b, compared as unsigned bytes (as {@link Arrays#compareUnsigned}). */
+  int compareUnsigned(int i, byte[] b) {
+    long a = address[i];
+    int l = length[i];
+    int m = Math.min(l, b.length);
+    int q = 0;
+    for (; q + 8 <= m; q += 8) {
+      long x = MemoryUtil.getLong(a + q);
+      long y = (long) RowKeys.LONGS.get(b, q);
+      if (x != y) {
+        // Little-endian words: the first differing byte is the lowest set bit of x ^ y.
+        int shift = Long.numberOfTrailingZeros(x ^ y) & ~7;
+        return (int) (x >>> shift & 0xFF) - (int) (y >>> shift & 0xFF);
+      }
+    }
+    for (; q < m; q++) {
+      int c = (MemoryUtil.getByte(a + q) & 0xFF) - (b[q] & 0xFF);
+      if (c != 0) {
+        return c;
+      }
+    }
+    return l - b.length;
   }
 
   /** Writes row i's encoded key into d at off (room for it is the caller's); returns its length. */

@@ -69,7 +69,10 @@ public final class VecWriter {
       case VIEWVARCHAR, VIEWVARBINARY -> {
         BytesVec b = (BytesVec) vec;
         BaseVariableWidthViewVector v = (BaseVariableWidthViewVector) out;
-        v.allocateNew(Math.max(1, b.offsets[n] - b.offsets[0]), n);
+        // The size is the view buffer's (16 bytes a row); data buffers come as strings need
+        // them. Sized by the strings' bytes, a chunk of empty strings got a view buffer too
+        // small for its views, which Arrow's setSafe does not grow for an empty value.
+        v.allocateNew(16L * Math.max(1, n), n);
         for (int i = 0; i < n; i++) {
           if (!b.isNull(i)) {
             v.setSafe(i, b.data, b.offsets[i], b.length(i));

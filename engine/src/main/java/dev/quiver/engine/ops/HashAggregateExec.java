@@ -79,6 +79,8 @@ public final class HashAggregateExec extends ExecNode {
    * ({@link StringColumnKeys}) when it holds strings; -1 otherwise.
    */
   private final int keyColumn;
+  /** Per aggregate: whether its argument is a string or binary column (read in place by min/max). */
+  private final boolean[] stringArgs;
 
   public HashAggregateExec(ExecNode child, List<PhysicalExpr> groupExprs,
       List<AggregateSpec> aggregates, Schema schema, String label) {
@@ -104,6 +106,13 @@ public final class HashAggregateExec extends ExecNode {
         args[a] = -1;
         tiled = arg == null;
       }
+    }
+    this.stringArgs = new boolean[aggregates.size()];
+    for (int a = 0; a < stringArgs.length; a++) {
+      PhysicalExpr arg = aggregates.get(a).arg();
+      stringArgs[a] = arg instanceof PhysicalExpr.ColumnRef && arg.type() != null
+          && (dev.quiver.engine.types.TypeKind.of(arg.type()) == dev.quiver.engine.types.TypeKind.STRING
+          || dev.quiver.engine.types.TypeKind.of(arg.type()) == dev.quiver.engine.types.TypeKind.BINARY);
     }
     this.keyColumn = groupExprs.size() == 1
         && groupExprs.get(0) instanceof PhysicalExpr.ColumnRef ref ? ref.index() : -1;
@@ -260,6 +269,12 @@ public final class HashAggregateExec extends ExecNode {
         for (int a = 0; a < states.length; a++) {
           AggregateSpec s = aggregates.get(a);
           states[a].ensure(groups);
+          if (s.arg() instanceof PhysicalExpr.ColumnRef ref && stringArgs[a]) {
+            StringColumnKeys column = StringColumnKeys.of(b, ref.index());
+            if (column != null && states[a].update(gids, column, n)) {
+              continue;
+            }
+          }
           Vec arg = s.arg() == null ? null : s.arg().evaluate(b);
           if (table == null && longTable == null) {
             states[a].updateAll(gids, arg, n);

@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * column's values copied out, for every length the hash treats apart (0 to 16 bytes word by
  * word, longer ones through XXH64, 255 and more with the long length header), with nulls next
  * to empty strings, in every string layout, over a range of rows and under a selection; and a
- * {@link GroupTable} fed chunks either way gives each key one group.
+ * {@link GroupTable} fed chunks either way gives each key one group. Rows also order as their
+ * bytes do, unsigned (min and max read them in place).
  */
 @ExtendWith(LeakCheck.class)
 class StringColumnKeysTest {
@@ -136,6 +137,14 @@ class StringColumnKeysTest {
             boolean equal = Arrays.equals(values[rows[i]], values[rows[j]]);
             assertEquals(equal, k.same(i, want.data, want.offsets[j], want.length(j)),
                 "row " + rows[i] + " against row " + rows[j]);
+            if (values[rows[i]] != null && values[rows[j]] != null) {
+              assertEquals(Integer.signum(Arrays.compareUnsigned(values[rows[i]], values[rows[j]])),
+                  Integer.signum(k.compareUnsigned(i, values[rows[j]])),
+                  "order of row " + rows[i] + " and row " + rows[j]);
+            }
+          }
+          if (!k.isNull(i)) {
+            assertArrayEquals(values[rows[i]], k.bytes(i));
           }
         }
       }
