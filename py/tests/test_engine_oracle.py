@@ -242,6 +242,37 @@ def test_expression_matches_duckdb(env, name, expr, sql):
     assert_rows_equal(sorted(ours, key=lambda r: r[0]), theirs, name)
 
 
+def test_case_mapping_and_length_of_ascii_and_unicode_chunks_match_duckdb():
+    """upper / lower / length take a shortcut on a chunk of pure ASCII (case mapped by arithmetic,
+    lengths from the offsets): ASCII chunks holding every character from 0x01 to 0x7F, next to
+    chunks with accented letters, match DuckDB."""
+    rng = random.Random(SEED + 11)
+    n = 4000
+    ascii_chars = [chr(c) for c in range(1, 128)]
+    values = []
+    for i in range(n):
+        text = "".join(rng.choice(ascii_chars) for _ in range(rng.randint(0, 30)))
+        if i >= n // 2 and rng.random() < 0.2:
+            text += rng.choice(["élan", "ÄÖÜ strasse", "naïve"])
+        values.append(text)
+    table = pa.table({"id": pa.array(range(n), pa.int64()),
+                      "s": pa.array(_with_nulls(rng, values, 0.05))})
+    eng = JavaEngine(threads=2, morsel_rows=256)
+    con = duckdb.connect()
+    try:
+        eng.load("t", table)
+        con.register("t", table)
+        for fn in ("upper", "lower", "length"):
+            out = eng.run(plan({"node": "project", "input": {"node": "scan", "dataset": "t"},
+                                "columns": [{"name": "id", "expr": col("id")},
+                                            {"name": "v", "expr": call(fn, col("s"))}]}))
+            theirs = con.execute(f"SELECT id, {fn}(s) FROM t ORDER BY id").fetchall()
+            assert_rows_equal(sorted(rows_of(out), key=lambda r: r[0]), theirs, fn)
+    finally:
+        con.close()
+        eng.close()
+
+
 def _xxh64(data: bytes, seed: int = 0) -> int:
     """Reference XXH64, written from the specification independently of the Java code."""
     p1, p2, p3, p4, p5 = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
