@@ -52,11 +52,45 @@ final class DateFunctions {
         }
       } else {
         for (int i = 0; i < n; i++) {
-          out[i] = civil(Math.floorDiv(v[i], perDay), which);
+          out[i] = monthOrDay(Math.floorDiv(v[i], perDay), which);
         }
       }
       return new LongVec(Types.INT32, out, n, x.nulls);
     });
+  }
+
+  /**
+   * Month (which 1) or day of month (which 2) of a day since the epoch: between 1901 and 2099
+   * from its place in the four-year cycle and a table by day of year, else by the general
+   * calendar.
+   */
+  static long monthOrDay(long days, int which) {
+    if (days >= FOUR_YEAR_RULE_FROM && days <= FOUR_YEAR_RULE_TO) {
+      int r = (int) (days - FOUR_YEAR_RULE_FROM) % 1461;
+      int yearInCycle = Math.min(r / 365, 3);
+      int dayOfYear = r - 365 * yearInCycle;
+      int at = (yearInCycle == 3 ? 366 : 0) + dayOfYear;
+      return which == 1 ? MONTH_BY_DAY[at] : DAY_BY_DAY[at];
+    }
+    return civil(days, which);
+  }
+
+  /** Month and day of month by day of year: a common year's 365 entries, then a leap year's 366. */
+  private static final byte[] MONTH_BY_DAY = new byte[366 + 366];
+  private static final byte[] DAY_BY_DAY = new byte[366 + 366];
+
+  static {
+    int[] common = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    for (int leap = 0; leap < 2; leap++) {
+      int at = leap * 366;
+      for (int m = 0; m < 12; m++) {
+        int len = common[m] + (m == 1 ? leap : 0);
+        for (int d = 1; d <= len; d++, at++) {
+          MONTH_BY_DAY[at] = (byte) (m + 1);
+          DAY_BY_DAY[at] = (byte) d;
+        }
+      }
+    }
   }
 
   /** Days since the epoch of 1901-01-01 and 2099-12-31, between which every fourth year is leap. */

@@ -18,9 +18,10 @@ class DateFunctionsTest {
       if (DateFunctions.year(d) != date.getYear()) {
         assertEquals(date.getYear(), DateFunctions.year(d), "year of " + date);
       }
-      if (DateFunctions.civil(d, 1) != date.getMonthValue() || DateFunctions.civil(d, 2) != date.getDayOfMonth()) {
-        assertEquals(date.toString(), DateFunctions.civil(d, 0) + "-" + DateFunctions.civil(d, 1) + "-"
-            + DateFunctions.civil(d, 2));
+      if (DateFunctions.monthOrDay(d, 1) != date.getMonthValue()
+          || DateFunctions.monthOrDay(d, 2) != date.getDayOfMonth()) {
+        assertEquals(date.toString(), DateFunctions.year(d) + "-" + DateFunctions.monthOrDay(d, 1)
+            + "-" + DateFunctions.monthOrDay(d, 2));
       }
     }
     assertEquals(DateFunctions.FOUR_YEAR_RULE_FROM, LocalDate.of(1901, 1, 1).toEpochDay());
