@@ -173,7 +173,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="SF 0.1, 3 runs")
     ap.add_argument("--only", default=None, help="run the cases whose name contains this")
     # As many as tpch_compare.py's: with 5, top-k's timed runs still fell from 80 to 30 ms as
-    # the JIT settled (its steady state is 16 ms, /tmp runs of 400 in a row).
+    # the JIT settled (about 16 ms once settled, over a few hundred runs in a row).
     ap.add_argument("--jit-warmup", type=int, default=15,
                     help="extra untimed Quiver runs of every case before the rounds")
     ap.add_argument("--data-dir", type=Path, default=HERE / "data")
