@@ -1039,29 +1039,21 @@ public abstract class AggregateState {
 
     @Override
     public void update(int[] gids, Vec arg, int n) {
-      BytesVec s = (BytesVec) arg;
-      for (int i = 0; i < n; i++) {
-        if (!s.isNull(i)) {
-          int g = gids[i];
-          byte[] cur = val[g];
-          if (cur == null) {
-            val[g] = s.bytes(i);
-          } else {
-            int c = Arrays.compareUnsigned(s.data, s.offsets[i], s.offsets[i + 1], cur, 0, cur.length);
-            if (max ? c > 0 : c < 0) {
-              val[g] = s.bytes(i);
-            }
-          }
-        }
-      }
+      fold(gids, (BytesVec) arg, n);
     }
 
     /**
-     * Compares each row with its group's extreme where the row lies, copying out only a new
-     * extreme: min/max of 1.5M {@code o_comment} values copied 75 MB of text to compare it.
+     * From a string column read in place: each row is compared with its group's extreme where
+     * it lies, and only a new extreme is copied out (min/max of 1.5M {@code o_comment} values
+     * copied 75 MB of text to compare it).
      */
     @Override
-    public boolean update(int[] gids, StringColumnKeys s, int n) {
+    public boolean update(int[] gids, StringColumnKeys column, int n) {
+      fold(gids, column, n);
+      return true;
+    }
+
+    private void fold(int[] gids, dev.quiver.engine.expr.ByteRows s, int n) {
       for (int i = 0; i < n; i++) {
         if (!s.isNull(i)) {
           int g = gids[i];
@@ -1076,7 +1068,6 @@ public abstract class AggregateState {
           }
         }
       }
-      return true;
     }
 
     @Override

@@ -1,6 +1,5 @@
 package dev.quiver.engine.exec;
 
-import java.util.Arrays;
 import java.util.List;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.util.MemoryUtil;
@@ -17,7 +16,7 @@ import org.apache.arrow.vector.FieldVector;
  * {@code o_clerk} values copied each one twice (into a chunk, then into its encoded key) before
  * the lookup; those copies and the encoding were 40% of that query's time.
  */
-public final class StringColumnKeys implements KeyChunk {
+public final class StringColumnKeys implements KeyChunk, dev.quiver.engine.expr.ByteRows {
   public final int n;
   /** Per row, the hash {@link RowKeys} gives its encoded key, once {@link #hash} has run on it. */
   private final long[] hashes;
@@ -248,19 +247,20 @@ public final class StringColumnKeys implements KeyChunk {
     return encodedBytes;
   }
 
-  boolean isNull(int i) {
+  @Override
+  public boolean isNull(int i) {
     return nulls != null && nulls[i];
   }
 
-  /** Row i's bytes, copied out. */
-  byte[] bytes(int i) {
+  @Override
+  public byte[] bytes(int i) {
     byte[] out = new byte[length[i]];
     MemoryUtil.copyFromMemory(address[i], out, 0, out.length);
     return out;
   }
 
-  /** Row i's bytes against b, compared as unsigned bytes (as {@link Arrays#compareUnsigned}). */
-  int compareUnsigned(int i, byte[] b) {
+  @Override
+  public int compareUnsigned(int i, byte[] b) {
     long a = address[i];
     int l = length[i];
     int m = Math.min(l, b.length);

@@ -5,7 +5,7 @@ import java.util.Arrays;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 
 /** Strings and binaries: row i is {@code data[offsets[i] .. offsets[i+1])}. */
-public final class BytesVec extends Vec {
+public final class BytesVec extends Vec implements ByteRows {
   public final byte[] data;
   public final int[] offsets;
 
@@ -19,8 +19,14 @@ public final class BytesVec extends Vec {
     return offsets[i + 1] - offsets[i];
   }
 
+  @Override
   public byte[] bytes(int i) {
     return Arrays.copyOfRange(data, offsets[i], offsets[i + 1]);
+  }
+
+  @Override
+  public int compareUnsigned(int i, byte[] b) {
+    return Arrays.compareUnsigned(data, offsets[i], offsets[i + 1], b, 0, b.length);
   }
 
   public String string(int i) {
