@@ -11,6 +11,7 @@ import org.apache.arrow.memory.util.MemoryUtil;
 import org.apache.arrow.vector.BaseFixedWidthVector;
 import org.apache.arrow.vector.BaseLargeVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthVector;
+import org.apache.arrow.vector.BaseVariableWidthViewVector;
 import org.apache.arrow.vector.BitVector;
 import org.apache.arrow.vector.BitVectorHelper;
 import org.apache.arrow.vector.FieldVector;
@@ -61,9 +62,10 @@ public final class Take {
 
   /**
    * Column {@code c}'s live rows as a new vector of {@code field}. A contiguous range (a scan
-   * morsel, a limit) shares the source's buffers: nested, union and view columns through Arrow's
-   * slice (which keeps every layout detail: union type ids, view buffers), fixed- and
-   * variable-width ones through {@link #sharedRange}. Everything else is taken row by row.
+   * morsel, a limit) shares the source's buffers: nested and union columns through Arrow's
+   * slice (which keeps every layout detail: union type ids, offsets of children), fixed-width,
+   * variable-width and view ones through {@link #sharedRange}. Everything else is taken row by
+   * row.
    */
   public static FieldVector column(Batch b, int c, Field field, BufferAllocator allocator) {
     if (b.dictionary(c) == null) {
@@ -99,7 +101,7 @@ public final class Take {
     if (start < 0) {
       return null;
     }
-    if (!hasFastCopy(src)) {
+    if (!sharesRanges(src)) {
       return slice(src, field, start, b.count(), allocator);
     }
     return sharedRange(src, field, start, b.count(), allocator);
@@ -111,7 +113,7 @@ public final class Take {
    * (another layout, an unaligned start, memory of another allocator tree): copy then.
    */
   public static FieldVector share(FieldVector src, int offset, int count, BufferAllocator allocator) {
-    if (!hasFastCopy(src)
+    if (!sharesRanges(src)
         || src.getAllocator() != null && src.getAllocator().getRoot() != allocator.getRoot()) {
       return null;
     }
@@ -121,7 +123,8 @@ public final class Take {
   /**
    * Rows {@code [offset, offset + count)} of a fixed- or variable-width vector as a new vector
    * of {@code field} whose validity and value bytes are {@code src}'s own buffers, retained
-   * rather than copied (a variable-width range gets new offsets, rebased to its first value).
+   * rather than copied (a variable-width range gets new offsets, rebased to its first value; a
+   * view range is a slice of the views over all of src's data buffers, which the views index).
    * The buffers stay accounted to whoever owns them (a dataset, usually): Arrow's transfer pairs
    * would move that accounting into the query's allocator, and a query with a memory limit
    * could then not allocate anything more. Null when the range's validity bits do not start on
@@ -131,8 +134,9 @@ public final class Take {
       BufferAllocator allocator) {
     boolean fixed = src instanceof BaseFixedWidthVector && !(src instanceof BitVector);
     boolean large = src instanceof BaseLargeVariableWidthVector;
+    boolean views = src instanceof BaseVariableWidthViewVector;
     if ((offset & 7) != 0 || count == 0
-        || !(fixed || large || src instanceof BaseVariableWidthVector)) {
+        || !(fixed || large || views || src instanceof BaseVariableWidthVector)) {
       return null;
     }
     ArrowBuf validitySrc = src.getValidityBuffer();
@@ -152,6 +156,17 @@ public final class Take {
           return null;
         }
         buffers = List.of(validity, data.slice(offset * width, count * width));
+      } else if (views) {
+        // Arrow's own split copies every view and the bytes of every long string (about half
+        // of a DISTINCT over tpchgen's string_view o_clerk went there).
+        ArrowBuf viewBuffer = src.getDataBuffer();
+        if (viewBuffer.capacity() < (offset + (long) count) * 16) {
+          return null;
+        }
+        buffers = new ArrayList<>();
+        buffers.add(validity);
+        buffers.add(viewBuffer.slice(offset * 16L, count * 16L));
+        buffers.addAll(((BaseVariableWidthViewVector) src).getDataBuffers());
       } else {
         int ow = large ? 8 : 4;
         ArrowBuf offsets = src.getOffsetBuffer();
@@ -276,6 +291,11 @@ public final class Take {
   }
 
   /** Layouts this class copies with its own loops (everything else goes through Arrow). */
+  /** Whether a range of v is shared by {@link #sharedRange} rather than Arrow's split. */
+  private static boolean sharesRanges(FieldVector v) {
+    return hasFastCopy(v) || v instanceof BaseVariableWidthViewVector;
+  }
+
   static boolean hasFastCopy(FieldVector v) {
     return v instanceof BaseFixedWidthVector || v instanceof BaseVariableWidthVector
         || v instanceof BaseLargeVariableWidthVector;

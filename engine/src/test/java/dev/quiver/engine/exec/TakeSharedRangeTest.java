@@ -3,6 +3,7 @@ package dev.quiver.engine.exec;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.quiver.engine.memory.EngineMemory;
 import dev.quiver.engine.testing.LeakCheck;
@@ -15,6 +16,7 @@ import org.apache.arrow.vector.DecimalVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.LargeVarCharVector;
 import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.ViewVarCharVector;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -100,6 +102,43 @@ class TakeSharedRangeTest {
       for (int[] oc : new int[][] {{0, N}, {8, 1}, {4992, 8}, {1600, 3400}}) {
         assertSharedEqualsTaken(x, oc[0], oc[1], query);
         assertSharedEqualsTaken(s, oc[0], oc[1], query);
+      }
+      assertEquals(0, query.getAllocatedMemory());
+    }
+  }
+
+  @Test
+  void viewRangesShareTheViewsAndEveryDataBuffer(EngineMemory memory) {
+    Random r = new Random(7);
+    try (BufferAllocator dataset = memory.child("dataset");
+         BufferAllocator query = memory.child("query");
+         ViewVarCharVector v = new ViewVarCharVector("sv", dataset)) {
+      v.allocateNew();
+      for (int i = 0; i < N; i++) {
+        if (r.nextInt(5) == 0) {
+          v.setNull(i);
+        } else {
+          // Inline (up to 12 bytes) and out-of-line values, the latter over several data buffers.
+          v.setSafe(i, ("v" + r.nextInt(100_000) + "-".repeat(r.nextInt(40)))
+              .getBytes(StandardCharsets.UTF_8));
+        }
+      }
+      v.setValueCount(N);
+      long datasetBytes = dataset.getAllocatedMemory();
+      Batch b = range(v, 1024, 2048);
+      try (ViewVarCharVector shared = (ViewVarCharVector) Take.column(b, 0, v.getField(), query)) {
+        assertEquals(v.getDataBufferAddress() + 1024L * 16, shared.getDataBufferAddress(),
+            "the views are the source's");
+        assertTrue(v.getDataBuffers().size() > 1, "several data buffers: " + v.getDataBuffers().size());
+        assertEquals(v.getDataBuffers().size(), shared.getDataBuffers().size());
+        for (int d = 0; d < v.getDataBuffers().size(); d++) {
+          assertEquals(v.getDataBuffers().get(d).memoryAddress(),
+              shared.getDataBuffers().get(d).memoryAddress(), "data buffer " + d);
+        }
+        assertEquals(datasetBytes, dataset.getAllocatedMemory(), "accounting stays with the owner");
+      }
+      for (int[] oc : new int[][] {{0, N}, {8, 1}, {4992, 8}, {1600, 3400}, {3, 100}}) {
+        assertSharedEqualsTaken(v, oc[0], oc[1], query);
       }
       assertEquals(0, query.getAllocatedMemory());
     }
