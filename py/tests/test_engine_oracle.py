@@ -523,6 +523,33 @@ def test_filter_on_a_string_in_list_matches_duckdb(pattern_env, values, negate):
             assert out.column("id").to_pylist() == [r[0] for r in theirs], (column, values, negate, first)
 
 
+def test_filter_on_view_values_inline_and_out_of_line_matches_duckdb(pattern_env):
+    """= , <>, IN and NOT IN against values of the table itself, inline in a view (up to 12
+    bytes) and out of line (13 and more), decided on utf8_view's views in place as on utf8's
+    offsets; null rows never pass."""
+    eng, con = pattern_env
+    present = con.execute("SELECT DISTINCT s FROM p WHERE s IS NOT NULL ORDER BY s").fetchall()
+    long_values = [v for (v,) in present if len(v.encode()) >= 13][:3]
+    short_values = [v for (v,) in present if 0 < len(v.encode()) <= 12][:2]
+    assert len(long_values) == 3 and len(short_values) == 2
+    for column in ("s", "sv"):
+        for values in ([long_values[0]], [short_values[0]], long_values + short_values):
+            listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+            for negate in (False, True):
+                if len(values) == 1:
+                    test = call("neq" if negate else "eq", col(column), lit("utf8", values[0]))
+                    cond = f"{column}::VARCHAR {'<>' if negate else '='} {listed}"
+                else:
+                    test = call("in_list", col(column), *[lit("utf8", v) for v in values])
+                    test = call("not", test) if negate else test
+                    cond = f"{column}::VARCHAR {'NOT IN' if negate else 'IN'} ({listed})"
+                out = eng.run(plan({"node": "filter", "predicate": test,
+                                    "input": {"node": "scan", "dataset": "p", "columns": ["id", column]}}))
+                theirs = con.execute(f"SELECT id FROM p WHERE {cond} ORDER BY id").fetchall()
+                assert out.column("id").to_pylist() == [r[0] for r in theirs], (column, values, negate)
+                assert len(theirs) > 0
+
+
 @pytest.mark.parametrize("op", ["eq", "neq"])
 @pytest.mark.parametrize("literal", ["R", "é", ""])
 def test_filter_on_a_one_byte_flag_without_nulls_matches_duckdb(env, op, literal):

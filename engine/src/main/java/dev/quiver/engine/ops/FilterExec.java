@@ -47,9 +47,9 @@ public final class FilterExec extends ExecNode {
 
   /**
    * {@code column = 'literal'} (or {@code <>}) on a utf8/binary column, decided from the column's
-   * offsets and bytes in place: the general path first copies every row's bytes into a chunk
-   * (TPC-H Q10's {@code l_returnflag = 'R'} spent most of its filter time doing so). Null rows
-   * never pass, as in SQL.
+   * offsets and bytes in place (views: {@link StringViewMatch}): the general path first copies
+   * every row's bytes into a chunk (TPC-H Q10's {@code l_returnflag = 'R'} spent most of its filter
+   * time doing so). Null rows never pass, as in SQL.
    */
   record StringConstantMatch(int column, byte[] literal, boolean negate) implements ConjunctMatch {
     static StringConstantMatch of(PhysicalExpr term) {
@@ -74,6 +74,10 @@ public final class FilterExec extends ExecNode {
 
     @Override
     public int select(Batch cur, int[] sel) {
+      if (cur.dictionary(column) == null
+          && cur.column(column) instanceof org.apache.arrow.vector.BaseVariableWidthViewVector) {
+        return StringViewMatch.select(cur, column, new byte[][] {literal}, negate, sel);
+      }
       if (cur.dictionary(column) != null
           || !(cur.column(column) instanceof org.apache.arrow.vector.BaseVariableWidthVector v)) {
         return -1;

@@ -8,11 +8,11 @@ import org.apache.arrow.memory.util.MemoryUtil;
 import org.apache.arrow.vector.BaseVariableWidthVector;
 
 /**
- * {@code column IN ('a', 'b', ...)} (or its {@code NOT}) on a utf8/binary column, decided from
- * the column's offsets and bytes in place: the list binds as an OR of equalities, each of which
- * the general path evaluated over a chunk holding a copy of every row's bytes, then ORed the
- * boolean chunks. A list holding a null stays on the general path (SQL makes a non-match null
- * there, not false). Null rows never pass.
+ * {@code column IN ('a', 'b', ...)} (or its {@code NOT}) on a utf8/binary column, decided from the
+ * column's offsets and bytes in place (views: {@link StringViewMatch}): the list binds as an OR of
+ * equalities, each of which the general path evaluated over a chunk holding a copy of every row's
+ * bytes, then ORed the boolean chunks. A list holding a null stays on the general path (SQL makes a
+ * non-match null there, not false). Null rows never pass.
  */
 record StringInListMatch(int column, byte[][] literals, boolean negate) implements ConjunctMatch {
 
@@ -42,6 +42,10 @@ record StringInListMatch(int column, byte[][] literals, boolean negate) implemen
 
   @Override
   public int select(Batch cur, int[] sel) {
+    if (cur.dictionary(column) == null
+        && cur.column(column) instanceof org.apache.arrow.vector.BaseVariableWidthViewVector) {
+      return StringViewMatch.select(cur, column, literals, negate, sel);
+    }
     if (cur.dictionary(column) != null || !(cur.column(column) instanceof BaseVariableWidthVector v)) {
       return -1;
     }
