@@ -9,8 +9,10 @@ themselves when few) before anything is timed.
 
     PYTHONPATH=py .venv/bin/python benchmarks/operators_compare.py           # SF1, 5 runs
     PYTHONPATH=py .venv/bin/python benchmarks/operators_compare.py --quick   # SF0.1, 3 runs
+    PYTHONPATH=py .venv/bin/python benchmarks/operators_compare.py --views   # string_view text
 
-Writes ``results/operators.json``.
+Writes ``results/operators.json``; with ``--views`` (the strings as tpchgen-cli writes them,
+utf8_view, instead of utf8) ``results/operators_views.json``.
 """
 from __future__ import annotations
 
@@ -177,6 +179,8 @@ def main() -> None:
     ap.add_argument("--jit-warmup", type=int, default=15,
                     help="extra untimed Quiver runs of every case before the rounds")
     ap.add_argument("--data-dir", type=Path, default=HERE / "data")
+    ap.add_argument("--views", action="store_true",
+                    help="keep tpchgen's string_view columns (default: utf8)")
     a = ap.parse_args()
     if a.quick:
         a.sf, a.repeat = 0.1, 3
@@ -184,7 +188,7 @@ def main() -> None:
 
     import quiver as qv
 
-    tables = tpch_compare.load_tables(a.sf, a.data_dir)
+    tables = tpch_compare.load_tables(a.sf, a.data_dir, keep_views=a.views)
     eng = qv.local(memory_limit="16g")
     for name in ("lineitem", "orders", "customer"):
         eng.put(name, tables[name])
@@ -204,9 +208,12 @@ def main() -> None:
         print(harness.ratio_line(name, t), flush=True)
         results.append({"case": name, "params": {"sf": a.sf},
                         "results": {k: v.to_json() for k, v in t.items()}})
+    layout = "string_view as tpchgen-cli writes them" if a.views else "utf8"
     harness.write_result(
-        "operators", f"Single operators on TPC-H SF{a.sf:g}: Quiver vs DuckDB", results,
-        notes=f"TPC-H SF{a.sf:g} from tpchgen-cli, strings as utf8, in memory before timing; "
+        "operators_views" if a.views else "operators",
+        f"Single operators on TPC-H SF{a.sf:g}" + (", strings as string_view" if a.views else "")
+        + ": Quiver vs DuckDB", results,
+        notes=f"TPC-H SF{a.sf:g} from tpchgen-cli, strings as {layout}, in memory before timing; "
               "Quiver in-process through the frame API (2 threads), DuckDB 2 threads reading the "
               "same Arrow tables, each result read into a pyarrow.Table; Quiver ran each case "
               f"{a.jit_warmup} extra times untimed first (JIT warm-up). Each Quiver result was "

@@ -31,7 +31,7 @@ DOCS = ROOT / "docs"
 IMG = DOCS / "img"
 READING = ROOT / "benchmarks" / "reading.md"
 
-ORDER = ["tpch", "kernels", "operators", "handoff", "flight", "flight_throughput", "java_functions", "jmh"]
+ORDER = ["tpch", "kernels", "operators", "operators_views", "handoff", "flight", "flight_throughput", "java_functions", "jmh"]
 SKIP = {"run_all", "jmh-raw"}
 # Marks a table cell as a target miss in the markdown.
 MISS = "✗"

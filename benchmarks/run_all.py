@@ -12,6 +12,8 @@ a timeout in one does not stop the others):
 - ``operators``: ``operators_compare.py``, single operators (sorts, top-k, distinct, LIKE,
   decimal ranges, CASE, string functions, joins of each kind) on TPC-H SF1 vs DuckDB
   -> ``operators.json``
+- ``operators_views``: the same with the strings as tpchgen-cli writes them (string_view)
+  -> ``operators_views.json``
 - ``flight``: ``flight_compare.py`` over ``flight_throughput.py``, DoGet/DoPut/DoExchange and
   parallel DoGet vs the PyArrow (C++) Flight server by batch size -> ``flight.json``
 - ``handoff``: ``handoff_compare.py`` over ``handoff.py``, in-process handoff vs the stock
@@ -144,6 +146,9 @@ SUITES = [
           ["tpch", "kernels"], timeout_quick=240, timeout_full=900),
     Suite("operators", lambda q: _py("operators_compare.py", *(["--quick"] if q else [])),
           ["operators"], timeout_quick=240, timeout_full=600),
+    Suite("operators_views",
+          lambda q: _py("operators_compare.py", "--views", *(["--quick"] if q else [])),
+          ["operators_views"], timeout_quick=240, timeout_full=600),
     Suite("flight", lambda q: _py("flight_compare.py", *(["--quick"] if q else [])), ["flight"],
           requires=["flight_throughput.py"], timeout_quick=180, timeout_full=600),
     Suite("handoff", lambda q: _py("handoff_compare.py", *(["--quick"] if q else [])),

@@ -55,7 +55,9 @@ MEASURE = {"q1": "sum_charge", "q3": "revenue", "q5": "revenue", "q6": "revenue"
 
 # ---------------------------------------------------------------- data
 
-def load_tables(sf: float, data_dir: Path) -> dict[str, pa.Table]:
+def load_tables(sf: float, data_dir: Path, keep_views: bool = False) -> dict[str, pa.Table]:
+    """TPC-H tables from tpchgen-cli's parquet (generated on first use). Its strings are
+    string_view; they become utf8 unless ``keep_views``, so that every system reads one layout."""
     out = data_dir / f"sf{sf:g}"
     if not all((out / f"{t}.parquet").exists() for t in TABLES):
         out.mkdir(parents=True, exist_ok=True)
@@ -65,6 +67,9 @@ def load_tables(sf: float, data_dir: Path) -> dict[str, pa.Table]:
     tables = {}
     for t in TABLES:
         table = pq.read_table(out / f"{t}.parquet")
+        if keep_views:
+            tables[t] = table
+            continue
         fields = [pa.field(f.name, pa.string(), f.nullable) if f.type == pa.string_view() else
                   pa.field(f.name, f.type, f.nullable) for f in table.schema]
         tables[t] = table.cast(pa.schema(fields))
