@@ -471,6 +471,88 @@ public final class Take {
   }
 
   /**
+   * Views: each row's 16-byte view is copied, and a value longer than 12 bytes has its bytes
+   * appended to dst's first data buffer, its view pointed there. Arrow's per-value copy
+   * (`copyFromSafe`) made sorting 1.5M rows by a string_view column 3.5 times slower than by
+   * utf8 (458 ms). A null or padding row gets an empty view.
+   */
+  private static void takeViews(BaseVariableWidthViewVector s, boolean srcNulls, int[] rows, int n,
+      BaseVariableWidthViewVector d, int at) {
+    long sva = s.getDataBufferAddress();
+    long validity = s.getValidityBufferAddress();
+    List<ArrowBuf> srcBuffers = s.getDataBuffers();
+    long[] srcData = new long[srcBuffers.size()];
+    for (int b = 0; b < srcData.length; b++) {
+      srcData[b] = srcBuffers.get(b).memoryAddress();
+    }
+    long need = 0;
+    for (int i = 0; i < n; i++) {
+      int r = rows[i];
+      if (r >= 0 && (!srcNulls || (MemoryUtil.getByte(validity + (r >>> 3)) & (1 << (r & 7))) != 0)) {
+        int len = MemoryUtil.getInt(sva + 16L * r);
+        need += len > 12 ? len : 0;
+      }
+    }
+    ArrowBuf data = need == 0 ? null : viewData(d, need);
+    long used = data == null ? 0 : data.writerIndex();
+    long dda = data == null ? 0 : data.memoryAddress();
+    long dva = d.getDataBufferAddress() + 16L * at;
+    for (int i = 0; i < n; i++) {
+      int r = rows[i];
+      long to = dva + 16L * i;
+      if (r < 0 || srcNulls && (MemoryUtil.getByte(validity + (r >>> 3)) & (1 << (r & 7))) == 0) {
+        MemoryUtil.putLong(to, 0);
+        MemoryUtil.putLong(to + 8, 0);
+        continue;
+      }
+      long from = sva + 16L * r;
+      int len = MemoryUtil.getInt(from);
+      MemoryUtil.putLong(to, MemoryUtil.getLong(from)); // length and inline bytes or prefix
+      if (len <= 12) {
+        MemoryUtil.putLong(to + 8, MemoryUtil.getLong(from + 8));
+      } else {
+        MemoryUtil.copyMemory(srcData[MemoryUtil.getInt(from + 8)] + MemoryUtil.getInt(from + 12),
+            dda + used, len);
+        MemoryUtil.putInt(to + 8, 0);
+        MemoryUtil.putInt(to + 12, (int) used);
+        used += len;
+      }
+    }
+    if (data != null) {
+      data.writerIndex(used);
+    }
+  }
+
+  /**
+   * dst's first data buffer with room for {@code more} bytes past its writer index (the bytes in
+   * use), grown by a copy into a larger one when short; views written by {@link #takeViews}
+   * point into it, at buffer index 0.
+   */
+  private static ArrowBuf viewData(BaseVariableWidthViewVector d, long more) {
+    List<ArrowBuf> buffers = d.getDataBuffers();
+    if (buffers.isEmpty()) {
+      ArrowBuf b = d.getAllocator().buffer(more);
+      b.writerIndex(0);
+      buffers.add(b);
+      return b;
+    }
+    ArrowBuf b = buffers.get(0);
+    long used = b.writerIndex();
+    if (b.capacity() - used >= more) {
+      return b;
+    }
+    if (used + more > Integer.MAX_VALUE) {
+      throw new IllegalStateException("more than 2 GiB of string bytes in one string_view batch");
+    }
+    ArrowBuf bigger = d.getAllocator().buffer(Math.max(used + more, 2 * b.capacity()));
+    MemoryUtil.copyMemory(b.memoryAddress(), bigger.memoryAddress(), used);
+    bigger.writerIndex(used);
+    buffers.set(0, bigger);
+    b.close();
+    return bigger;
+  }
+
+  /**
    * Writes {@code src[rows[i]]} to {@code dst[at + i]}; dst must be allocated for the rows (and
    * for variable width, the bytes) being written and its validity zeroed.
    */
@@ -588,6 +670,11 @@ public final class Take {
       copyValidity(src, srcNulls, rows, n, dst, at);
       return;
     }
+    if (src instanceof BaseVariableWidthViewVector s && dst instanceof BaseVariableWidthViewVector d) {
+      takeViews(s, srcNulls, rows, n, d, at);
+      copyValidity(src, srcNulls, rows, n, dst, at);
+      return;
+    }
     if (src instanceof UnionVector || src instanceof DenseUnionVector) {
       // Arrow Java 19 copies a union value by its minor type, not its type id: values with
       // custom type ids come out with the wrong id or as nulls. Refuse rather than change data.
@@ -596,7 +683,7 @@ public final class Take {
           + "19 cannot copy row by row (filter, sort, join, distinct, union or aggregate of a "
           + "union column); select it out of the plan or pass it through unfiltered");
     }
-    // Nested, view and other layouts: Arrow's own per-value copy. It reads through the source
+    // Nested and other layouts: Arrow's own per-value copy. It reads through the source
     // vector's one cached reader (ListVector.copyFrom positions src.getReader()), so two workers
     // copying from the same dataset column at once would move each other's position and copy
     // wrong values: one copy per source vector at a time.

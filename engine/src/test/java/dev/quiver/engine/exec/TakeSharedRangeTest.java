@@ -140,6 +140,32 @@ class TakeSharedRangeTest {
       for (int[] oc : new int[][] {{0, N}, {8, 1}, {4992, 8}, {1600, 3400}, {3, 100}}) {
         assertSharedEqualsTaken(v, oc[0], oc[1], query);
       }
+      // Rows in any order, repeated, and -1 (an outer join's padding): values, nulls and empty
+      // padding as Arrow reads them back; then two batches concatenated into one vector.
+      int[] rows = new int[3 * N];
+      for (int i = 0; i < rows.length; i++) {
+        rows[i] = r.nextInt(10) == 0 ? -1 : r.nextInt(N);
+      }
+      Batch whole = range(v, 0, N);
+      try (FieldVector taken = Take.take(whole, 0, rows, rows.length, v.getField(), query)) {
+        for (int i = 0; i < rows.length; i++) {
+          assertEquals(rows[i] < 0 ? null : v.getObject(rows[i]), taken.getObject(i), "row " + i);
+        }
+      }
+      Schema schema = new Schema(List.of(v.getField()));
+      List<Batch> parts = List.of(new Batch(schema, List.of(v), null, 0, N, rows.clone(), false, 0)
+          .withSelection(java.util.Arrays.stream(rows).filter(x -> x >= 0).toArray(), 100),
+          range(v, 4000, 1000));
+      Batch joined = Take.concat(parts, schema, query);
+      try (joined) {
+        FieldVector out = joined.column(0);
+        assertEquals(1100, out.getValueCount());
+        int[] kept = java.util.Arrays.stream(rows).filter(x -> x >= 0).toArray();
+        for (int i = 0; i < 1100; i++) {
+          int row = i < 100 ? kept[i] : 4000 + i - 100;
+          assertEquals(v.getObject(row), out.getObject(i), "concatenated row " + i);
+        }
+      }
       assertEquals(0, query.getAllocatedMemory());
     }
   }
