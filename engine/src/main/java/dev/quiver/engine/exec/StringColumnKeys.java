@@ -1,7 +1,5 @@
 package dev.quiver.engine.exec;
 
-import java.util.List;
-import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.util.MemoryUtil;
 import org.apache.arrow.vector.BaseLargeVariableWidthVector;
 import org.apache.arrow.vector.BaseVariableWidthVector;
@@ -146,11 +144,7 @@ public final class StringColumnKeys implements KeyChunk, dev.quiver.engine.expr.
   private static void locate(BaseVariableWidthViewVector s, int[] rows, int n, boolean[] nulls,
       long[] address, int[] length) {
     long va = s.getDataBufferAddress();
-    List<ArrowBuf> bufs = s.getDataBuffers();
-    long[] bufAddress = new long[bufs.size()];
-    for (int b = 0; b < bufAddress.length; b++) {
-      bufAddress[b] = bufs.get(b).memoryAddress();
-    }
+    long[] bufAddress = dev.quiver.engine.expr.VecReader.dataBufferAddresses(s);
     for (int i = 0; i < n; i++) {
       long p = va + 16L * rows[i];
       if (nulls != null && nulls[i]) {

@@ -480,11 +480,7 @@ public final class Take {
       BaseVariableWidthViewVector d, int at) {
     long sva = s.getDataBufferAddress();
     long validity = s.getValidityBufferAddress();
-    List<ArrowBuf> srcBuffers = s.getDataBuffers();
-    long[] srcData = new long[srcBuffers.size()];
-    for (int b = 0; b < srcData.length; b++) {
-      srcData[b] = srcBuffers.get(b).memoryAddress();
-    }
+    long[] srcData = VecReader.dataBufferAddresses(s);
     long need = 0;
     for (int i = 0; i < n; i++) {
       int r = rows[i];

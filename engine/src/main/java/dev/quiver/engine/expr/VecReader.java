@@ -317,15 +317,24 @@ public final class VecReader {
     }
   }
 
+  /**
+   * The addresses of a view vector's data buffers, by the index a view of a value longer than
+   * 12 bytes holds (its bytes start at {@code [index] + offset}).
+   */
+  public static long[] dataBufferAddresses(BaseVariableWidthViewVector v) {
+    List<ArrowBuf> buffers = v.getDataBuffers();
+    long[] out = new long[buffers.size()];
+    for (int b = 0; b < out.length; b++) {
+      out[b] = buffers.get(b).memoryAddress();
+    }
+    return out;
+  }
+
   /** Utf8View / BinaryView: 16-byte views, inline up to 12 bytes, else (prefix, buffer, offset). */
   private static Vec readViews(BaseVariableWidthViewVector v, int[] rows, int n, boolean[] nulls,
       ArrowType type) {
     long va = v.getDataBufferAddress();
-    List<ArrowBuf> bufs = v.getDataBuffers();
-    long[] bufAddr = new long[bufs.size()];
-    for (int b = 0; b < bufAddr.length; b++) {
-      bufAddr[b] = bufs.get(b).memoryAddress();
-    }
+    long[] bufAddr = dataBufferAddresses(v);
     int[] offs = new int[n + 1];
     int total = 0;
     for (int i = 0; i < n; i++) {

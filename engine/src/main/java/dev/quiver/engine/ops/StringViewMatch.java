@@ -1,8 +1,6 @@
 package dev.quiver.engine.ops;
 
 import dev.quiver.engine.exec.Batch;
-import java.util.List;
-import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.util.MemoryUtil;
 import org.apache.arrow.vector.BaseVariableWidthViewVector;
 
@@ -23,11 +21,7 @@ final class StringViewMatch {
   static int select(Batch cur, int column, byte[][] literals, boolean negate, int[] sel) {
     BaseVariableWidthViewVector v = (BaseVariableWidthViewVector) cur.column(column);
     long views = v.getDataBufferAddress();
-    List<ArrowBuf> buffers = v.getDataBuffers();
-    long[] bufferAddress = new long[buffers.size()];
-    for (int b = 0; b < bufferAddress.length; b++) {
-      bufferAddress[b] = buffers.get(b).memoryAddress();
-    }
+    long[] bufferAddress = dev.quiver.engine.expr.VecReader.dataBufferAddresses(v);
     boolean nullable = cur.mayHaveNulls(column);
     long validity = v.getValidityBufferAddress();
     int[] rows = cur.selection();
