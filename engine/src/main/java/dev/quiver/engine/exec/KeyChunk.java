@@ -7,8 +7,6 @@ package dev.quiver.engine.exec;
  * the same, so a table built from one takes chunks of the other.
  */
 public interface KeyChunk {
-  int n();
-
   /** Per row, its key's hash: valid for the rows {@link #hash} was called on. */
   long[] hashes();
 
@@ -20,12 +18,6 @@ public interface KeyChunk {
 
   /** Per row: true if a key column is null; null when no row has one. */
   boolean[] anyNull();
-
-  /** Total bytes of the chunk's encoded keys. */
-  long encodedBytes();
-
-  /** Writes row i's encoded key into d at off (room for it is the caller's); returns its length. */
-  int encode(int i, byte[] d, int off);
 
   /** Whether row i's key equals the encoded key of {@code len} bytes at {@code off} in d. */
   boolean same(int i, byte[] d, int off, int len);

@@ -189,11 +189,6 @@ public final class RowKeys implements KeyChunk {
   }
 
   @Override
-  public int n() {
-    return n;
-  }
-
-  @Override
   public long[] hashes() {
     return hashes;
   }
@@ -205,18 +200,6 @@ public final class RowKeys implements KeyChunk {
   @Override
   public boolean[] anyNull() {
     return anyNull;
-  }
-
-  @Override
-  public long encodedBytes() {
-    return offsets[n] - offsets[0];
-  }
-
-  @Override
-  public int encode(int i, byte[] d, int off) {
-    int len = offsets[i + 1] - offsets[i];
-    System.arraycopy(data, offsets[i], d, off, len);
-    return len;
   }
 
   @Override

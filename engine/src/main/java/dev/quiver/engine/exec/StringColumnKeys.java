@@ -221,11 +221,6 @@ public final class StringColumnKeys implements KeyChunk, dev.quiver.engine.expr.
   }
 
   @Override
-  public int n() {
-    return n;
-  }
-
-  @Override
   public long[] hashes() {
     return hashes;
   }
@@ -236,7 +231,6 @@ public final class StringColumnKeys implements KeyChunk, dev.quiver.engine.expr.
   }
 
   /** Total bytes of the chunk's keys in {@link RowKeys}' encoding. */
-  @Override
   public long encodedBytes() {
     return encodedBytes;
   }
@@ -278,7 +272,6 @@ public final class StringColumnKeys implements KeyChunk, dev.quiver.engine.expr.
   }
 
   /** Writes row i's encoded key into d at off (room for it is the caller's); returns its length. */
-  @Override
   public int encode(int i, byte[] d, int off) {
     if (nulls != null && nulls[i]) {
       d[off] = 1;
