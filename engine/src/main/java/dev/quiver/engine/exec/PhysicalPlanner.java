@@ -32,8 +32,10 @@ import dev.quiver.engine.types.TypeRules;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -63,6 +65,8 @@ public final class PhysicalPlanner {
    */
   /** Set by {@link #plan}: which join outputs the plan reads. */
   private JoinOutputs joinOutputs;
+  /** Set by {@link #buildAll}: the scans whose rows reach the result as they stream. */
+  private Set<LogicalPlan> streamingScans;
 
   public PhysicalPlanner(Catalog catalog, FunctionRegistry registry, ExecOptions options,
       Map<String, ArrowReader> inputs, Map<String, Schema> inputSchemas) {
@@ -98,6 +102,8 @@ public final class PhysicalPlanner {
   }
 
   private ExecNode buildAll(LogicalPlan p) {
+    streamingScans = Collections.newSetFromMap(new IdentityHashMap<>());
+    collectStreamingScans(p, streamingScans);
     List<ExecNode> built = new ArrayList<>();
     try {
       return build(p, built);
@@ -108,6 +114,22 @@ public final class PhysicalPlanner {
         }
       }
       throw e;
+    }
+  }
+
+  /**
+   * The scans below {@code p} through filters, projections and unions only: their morsels become
+   * the result's batches ({@link ExecOptions#streamMorselRows}).
+   */
+  private static void collectStreamingScans(LogicalPlan p, Set<LogicalPlan> out) {
+    if (p instanceof LogicalPlan.Scan) {
+      out.add(p);
+    } else if (p instanceof LogicalPlan.Filter f) {
+      collectStreamingScans(f.input(), out);
+    } else if (p instanceof LogicalPlan.Project pr) {
+      collectStreamingScans(pr.input(), out);
+    } else if (p instanceof LogicalPlan.Union u) {
+      u.inputs().forEach(c -> collectStreamingScans(c, out));
     }
   }
 
@@ -138,8 +160,9 @@ public final class PhysicalPlanner {
         }
         unique(out, "scan of " + s.dataset());
         // Schema-level metadata describes the dataset, so a scan keeps it.
-        ScanExec scan = new ScanExec(d, idx, new Schema(out, d.schema().getCustomMetadata()),
-            options.morselRows());
+        int morsel = streamingScans.contains(p) ? options.streamMorselRows(d.rowCount())
+            : options.morselRows();
+        ScanExec scan = new ScanExec(d, idx, new Schema(out, d.schema().getCustomMetadata()), morsel);
         built.add(scan);
         return scan;
       } catch (RuntimeException | Error e) {

@@ -30,6 +30,7 @@ public final class ScanExec extends ExecNode {
   /** Per dataset batch and output column: whether it has nulls (computed once, not per morsel). */
   private final boolean[][] mayHaveNulls;
   private final AtomicInteger cursor = new AtomicInteger();
+  private final int morselRows;
 
   /**
    * @param dataset retained for this operator; released by {@link #close()}
@@ -65,6 +66,7 @@ public final class ScanExec extends ExecNode {
       }
     }
     this.morsels = ms.toArray(new int[0][]);
+    this.morselRows = morselRows;
     this.mayHaveNulls = new boolean[batches.size()][columns.length];
     for (int b = 0; b < batches.size(); b++) {
       for (int c = 0; c < columns.length; c++) {
@@ -130,7 +132,8 @@ public final class ScanExec extends ExecNode {
     for (int i = 0; i < schema.getFields().size(); i++) {
       sb.append(i == 0 ? "" : ", ").append(schema.getFields().get(i).getName());
     }
-    return sb.append("] morsels=").append(morsels.length).toString();
+    return sb.append("] morsels=").append(morsels.length).append(" of <=").append(morselRows)
+        .append(" rows").toString();
   }
 
   @Override

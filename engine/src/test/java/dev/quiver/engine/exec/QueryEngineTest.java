@@ -111,6 +111,58 @@ class QueryEngineTest {
   }
 
   /**
+   * A scan whose rows stream to the result takes the larger morsels, bounded by four per thread;
+   * a scan under an aggregate or a join keeps {@code morselRows}. The streamed batches are the
+   * morsels (none larger, all rows there, in order).
+   */
+  @Test
+  void streamingScansTakeLargerMorselsThanScansUnderBlockingOperators(EngineMemory memory)
+      throws Exception {
+    int rows = 100_000;
+    List<Object> ks = new ArrayList<>();
+    for (int i = 0; i < rows; i++) {
+      ks.add((long) i);
+    }
+    ExecOptions opts = ExecOptions.defaults().withThreads(2).withMorselRows(1024)
+        .withStreamMorselRows(8192);
+    assertEquals(8192, opts.streamMorselRows(rows));
+    assertEquals(2504, opts.streamMorselRows(20_000), "four morsels per thread, a multiple of 8");
+    assertEquals(1024, opts.streamMorselRows(100), "never below morselRows");
+    assertEquals(100, opts.withStreamMorselRows(100).streamMorselRows(rows));
+    assertEquals(1024, opts.withMorselRows(1024).streamMorselRows(rows), "withMorselRows sets both");
+    try (Catalog catalog = new Catalog(memory);
+         QueryEngine engine = new QueryEngine(catalog, opts)) {
+      TestTables.load(catalog, "big", rows, new TestTables.Col("k", Types.INT64, ks));
+      LogicalPlan streamed = scan("big").filter(call("gte", PlanBuilder.col("k"), lit(10L)))
+          .project(as("v", call("multiply", PlanBuilder.col("k"), lit(2L)))).build();
+      assertTrue(engine.explain(streamed, Map.of()).contains("of <=8192 rows"),
+          engine.explain(streamed, Map.of()));
+      try (QueryResult r = engine.execute(streamed, memory.root())) {
+        long next = 10;
+        int largest = 0;
+        while (r.loadNextBatch()) {
+          BigIntVector v = (BigIntVector) r.getVectorSchemaRoot().getVector(0);
+          largest = Math.max(largest, v.getValueCount());
+          for (int i = 0; i < v.getValueCount(); i++, next++) {
+            assertEquals(2 * next, v.get(i));
+          }
+        }
+        assertEquals(rows, next);
+        assertEquals(8192, largest);
+      }
+      LogicalPlan grouped = scan("big").aggregate(List.of(), PlanBuilder.agg("s", "sum", PlanBuilder.col("k")))
+          .build();
+      String plan = engine.explain(grouped, Map.of());
+      assertTrue(plan.contains("of <=1024 rows"), plan);
+      LogicalPlan mixed = scan("big").unionAll(scan("big").join(LogicalPlan.JoinType.SEMI,
+          scan("big"), List.of("k"), List.of("k"))).build();
+      plan = engine.explain(mixed, Map.of());
+      assertEquals(1, plan.split("of <=8192 rows", -1).length - 1, plan);
+      assertEquals(2, plan.split("of <=1024 rows", -1).length - 1, plan);
+    }
+  }
+
+  /**
    * Two or three workers, one of them the consuming thread itself: the streamed rows still come
    * out in source order, under a filter and a limit too, and match Java's own arithmetic (direct
    * kernels at byte-aligned morsel offsets, heap kernels at the others).
