@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 RESULTS = Path(os.environ.get("QUIVER_BENCH_RESULTS")
                or Path(__file__).resolve().parent / "results")
@@ -48,6 +48,82 @@ class Timing:
             "max": max(self.runs),
             **({"extra": self.extra} if self.extra else {}),
         }
+
+
+def jit_compiler_cpu_seconds() -> float | None:
+    """CPU seconds that this process's JIT compiler threads (HotSpot's ``C1 CompilerThread`` and
+    ``C2 CompilerThread``) have used so far, read from ``/proc``; None where that cannot be read
+    (not Linux, or no JVM in this process)."""
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return None
+    ticks, found = 0, False
+    for task in tasks.iterdir():
+        try:
+            if not (task / "comm").read_text().startswith(("C1 CompilerThre", "C2 CompilerThre")):
+                continue
+            # Fields after the parenthesised name: state is the first, utime the 12th, stime the 13th.
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended between listing and reading
+        found = True
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK") if found else None
+
+
+@dataclass
+class WarmUp:
+    """What :func:`warm_up` did: rounds run, seconds taken, the JIT compiler's CPU seconds in
+    that time (None when unknown), and whether the compiler had gone quiet by the end."""
+
+    rounds: int
+    seconds: float
+    compiler_seconds: float | None
+    quiet: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def warm_up(fns: Sequence[Callable[[], Any]], min_rounds: int = 15, budget_s: float = 60.0,
+            window_s: float = 2.0, quiet_share: float = 0.03) -> WarmUp:
+    """Runs every callable once per round until the JVM's JIT compiler has gone quiet.
+
+    At least ``min_rounds`` rounds; then rounds continue until, over the last ``window_s``
+    seconds (and at least 3 rounds), the compiler threads used at most ``quiet_share`` of the
+    wall time, or until ``budget_s`` seconds have passed. A fixed number of runs is not enough:
+    a method called once per batch reaches the optimizing compiler only after thousands of
+    calls, and compiling it can take a core for a third of a second. Timed runs that overlap it
+    measure the compiler, and on two cores they take a core from two-thread runs only.
+    Without a readable compiler (not Linux) it stops after ``min_rounds``.
+    """
+    start = time.perf_counter()
+    first_cpu = jit_compiler_cpu_seconds()
+    history: list[tuple[float, float]] = []
+    rounds, quiet = 0, False
+    while True:
+        for fn in fns:
+            out = fn()
+            del out
+        rounds += 1
+        now, cpu = time.perf_counter(), jit_compiler_cpu_seconds()
+        if cpu is None:
+            if rounds >= min_rounds:
+                break
+            continue
+        history.append((now, cpu))
+        if rounds >= min_rounds:
+            older = [h for h in history[:-3] if h[0] <= now - window_s]
+            if older:
+                t0, c0 = older[-1]
+                if cpu - c0 <= quiet_share * (now - t0):
+                    quiet = True
+                    break
+            if now - start >= budget_s:
+                break
+    last_cpu = jit_compiler_cpu_seconds()
+    return WarmUp(rounds, time.perf_counter() - start,
+                  None if first_cpu is None or last_cpu is None else last_cpu - first_cpu, quiet)
 
 
 def measure(

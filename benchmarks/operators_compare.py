@@ -177,13 +177,16 @@ def main() -> None:
     # As many as tpch_compare.py's: with 5, top-k's timed runs still fell from 80 to 30 ms as
     # the JIT settled (about 16 ms once settled, over a few hundred runs in a row).
     ap.add_argument("--jit-warmup", type=int, default=15,
-                    help="extra untimed Quiver runs of every case before the rounds")
+                    help="at least this many untimed Quiver runs of every case before the rounds")
+    ap.add_argument("--jit-budget", type=float, default=8.0,
+                    help="most seconds of warm-up per case past --jit-warmup while the JIT "
+                         "compiler is busy (harness.warm_up)")
     ap.add_argument("--data-dir", type=Path, default=HERE / "data")
     ap.add_argument("--views", action="store_true",
                     help="keep tpchgen's string_view columns (default: utf8)")
     a = ap.parse_args()
     if a.quick:
-        a.sf, a.repeat = 0.1, 3
+        a.sf, a.repeat, a.jit_budget = 0.1, 3, 0.0
     import duckdb
 
     import quiver as qv
@@ -201,13 +204,13 @@ def main() -> None:
         if a.only and a.only not in name:
             continue
         expected = con.sql(sql).to_arrow_table()
-        for _ in range(a.jit_warmup):
-            frame()
+        warm = harness.warm_up([frame], min_rounds=a.jit_warmup, budget_s=a.jit_budget)
         t = harness.measure({"quiver": frame, "duckdb": lambda sql=sql: con.sql(sql).to_arrow_table()},
                             repeat=a.repeat, check=check_against(expected, name))
         print(harness.ratio_line(name, t), flush=True)
         results.append({"case": name, "params": {"sf": a.sf},
-                        "results": {k: v.to_json() for k, v in t.items()}})
+                        "results": {k: v.to_json() for k, v in t.items()},
+                        "jit_warmup": warm.to_json()})
     layout = "string_view as tpchgen-cli writes them" if a.views else "utf8"
     harness.write_result(
         "operators_views" if a.views else "operators",
@@ -216,7 +219,9 @@ def main() -> None:
         notes=f"TPC-H SF{a.sf:g} from tpchgen-cli, strings as {layout}, in memory before timing; "
               "Quiver in-process through the frame API (2 threads), DuckDB 2 threads reading the "
               "same Arrow tables, each result read into a pyarrow.Table; Quiver ran each case "
-              f"{a.jit_warmup} extra times untimed first (JIT warm-up). Each Quiver result was "
+              f"at least {a.jit_warmup} extra times untimed first, then until the JIT compiler "
+              f"was nearly idle or {a.jit_budget:g} s had passed (each case's jit_warmup). "
+              "Each Quiver result was "
               "checked against DuckDB's before timing.",
         quick=a.quick)
 

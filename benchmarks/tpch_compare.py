@@ -420,7 +420,8 @@ def checker(reference: dict[str, list[float]], query: str) -> Callable[[str, Any
 
 # ---------------------------------------------------------------- kernels vs plain Python
 
-def kernels(q: Quiver, rows: int, repeat: int, loop_repeat: int) -> list[dict[str, Any]]:
+def kernels(q: Quiver, rows: int, repeat: int, loop_repeat: int,
+            jit_budget: float = 60.0) -> list[dict[str, Any]]:
     rng = np.random.default_rng(7)
     x = rng.standard_normal(rows)
     keys = rng.integers(0, 1000, rows)
@@ -476,14 +477,16 @@ def kernels(q: Quiver, rows: int, repeat: int, loop_repeat: int) -> list[dict[st
                                                   "numpy": np_group, "python": loop_groupby},
              check_group)):
         fast = {k: v for k, v in systems.items() if k != "python"}
-        for _ in range(15):  # JIT warm-up of the Java kernels (see main)
-            systems["quiver"]()
-        t = harness.measure(fast, repeat=repeat, check=check)
+        warm = harness.warm_up([systems["quiver"]], min_rounds=15, budget_s=jit_budget)
+        # Runs of ~10 ms on a shared machine swing by a quarter from one minute to the next:
+        # four times the runs of a query for a steadier median (still under a second).
+        t = harness.measure(fast, repeat=4 * repeat, check=check)
         # A plain-Python pass over millions of rows takes seconds: fewer runs, same warm-up.
         t.update(harness.measure({"python": systems["python"]}, repeat=loop_repeat, check=check))
         print(harness.ratio_line(label, t), flush=True)
         cases.append({"case": label, "params": {"rows": rows},
-                      "results": {k: v.to_json() for k, v in t.items()}})
+                      "results": {k: v.to_json() for k, v in t.items()},
+                      "jit_warmup": warm.to_json()})
     q.eng.drop("kernels")
     return cases
 
@@ -499,11 +502,14 @@ def main() -> None:
     ap.add_argument("--kernel-rows", type=int, default=10_000_000)
     ap.add_argument("--no-kernels", action="store_true")
     ap.add_argument("--jit-warmup", type=int, default=15,
-                    help="extra untimed Quiver runs of every query before the rounds")
+                    help="at least this many untimed Quiver runs of every query before the rounds")
+    ap.add_argument("--jit-budget", type=float, default=60.0,
+                    help="most seconds of warm-up past --jit-warmup while the JIT compiler is busy")
     ap.add_argument("--data-dir", type=Path, default=HERE / "data")
     args = ap.parse_args()
     if args.quick:
-        args.sf, args.repeat, args.kernel_rows = 0.1, 3, 1_000_000
+        args.sf, args.repeat, args.kernel_rows, args.jit_budget = 0.1, 3, 1_000_000, 0.0
+    jit_budget = args.jit_budget
     queries = args.queries.split(",")
 
     t0 = time.perf_counter()
@@ -549,11 +555,13 @@ def main() -> None:
     # long-running engine is in (the other systems are native code and have no such phase).
     # Three rounds were not enough: the compiler threads were still busy during the timed runs
     # and took a core from two-thread runs only (ad hoc, alternating processes: Q6 scaled
-    # 1.37-1.49x after 3 rounds and 1.78-1.81x after 15; Q1 1.79-1.85x and 1.84-1.95x).
-    for _ in range(args.jit_warmup):
-        for qn in queries:
-            q.run(plans[qn], 2)
-            q.run(plans[qn], 1)
+    # 1.37-1.49x after 3 rounds and 1.78-1.81x after 15; Q1 1.79-1.85x and 1.84-1.95x). So
+    # rounds go on past --jit-warmup until the compiler threads are nearly idle (harness.warm_up).
+    warm = harness.warm_up([lambda qn=qn, th=th: q.run(plans[qn], th)
+                            for qn in queries for th in (2, 1)],
+                           min_rounds=args.jit_warmup, budget_s=jit_budget)
+    print(f"JIT warm-up: {warm.rounds} rounds, {warm.seconds:.1f} s, compiler "
+          f"{warm.compiler_seconds or 0:.2f} s, quiet={warm.quiet}", flush=True)
 
     cases = []
     for qn in queries:
@@ -579,22 +587,27 @@ def main() -> None:
     info = (f"TPC-H SF{args.sf:g} (lineitem {li.num_rows:,} rows) from tpchgen-cli, in memory. "
             "quiver = 2 threads, quiver_1t = 1 thread; DuckDB 2 threads; polars and PyArrow use "
             "their own pools (2 cores); pandas is single-threaded and gets decimals as float64. "
-            f"Quiver ran every query {args.jit_warmup} extra times untimed first (JIT warm-up).")
+            f"Quiver ran every query {warm.rounds} extra times untimed first (JIT warm-up: at "
+            f"least {args.jit_warmup}, then until the compiler threads were nearly idle or "
+            f"{jit_budget:g} s had passed).")
     out = harness.write_result(
         "tpch", f"TPC-H SF{args.sf:g}: Quiver vs DuckDB, polars, pandas, PyArrow", cases,
         unit="s", baseline="quiver", notes=info, quick=args.quick,
         load_memory={"arrow_bytes": arrow_bytes, "systems": load_memory},
+        jit_warmup=warm.to_json(),
         command="PYTHONPATH=py .venv/bin/python benchmarks/tpch_compare.py " + " ".join(sys.argv[1:]))
     print(f"wrote {out}", flush=True)
 
     if not args.no_kernels:
         del pl_tables, pd_frames, peers
-        kcases = kernels(q, args.kernel_rows, args.repeat, 1 if args.quick else 3)
+        kcases = kernels(q, args.kernel_rows, args.repeat, 1 if args.quick else 3, jit_budget)
         out = harness.write_result(
             "kernels", f"Kernels: Quiver vs NumPy and a plain Python loop ({args.kernel_rows:,} rows)",
             kcases, unit="s", baseline="quiver", quick=args.quick,
             notes="Quiver runs a JSON plan in-process (2 threads) and returns a pyarrow.Table; "
-                  "the Python loop works on lists already converted from NumPy.",
+                  "the Python loop works on lists already converted from NumPy. Quiver's timed "
+                  "runs follow a JIT warm-up (at least 15 runs, then until the compiler threads "
+                  "were nearly idle; each case's jit_warmup says how long it took).",
             command="PYTHONPATH=py .venv/bin/python benchmarks/tpch_compare.py " + " ".join(sys.argv[1:]))
         print(f"wrote {out}", flush=True)
     q.close()

@@ -103,6 +103,39 @@ def test_measure_alternates_systems_and_checks_warmup_results():
     assert all(len(v.runs) == 3 for v in t.values())
 
 
+def _fake_compiler(monkeypatch, busy_reads: int | None):
+    """The JIT compiler's CPU seconds as warm_up reads them: growing by one second a read for
+    the first ``busy_reads`` reads (for ever when None), then still."""
+    reads = {"n": 0}
+
+    def cpu():
+        reads["n"] += 1
+        return float(reads["n"] if busy_reads is None else min(reads["n"], busy_reads))
+
+    monkeypatch.setattr(harness, "jit_compiler_cpu_seconds", cpu)
+
+
+def test_warm_up_runs_past_its_minimum_while_the_compiler_works(monkeypatch):
+    calls: list[str] = []
+    _fake_compiler(monkeypatch, busy_reads=30)
+    w = harness.warm_up([lambda: calls.append("a"), lambda: calls.append("b")], min_rounds=5,
+                        budget_s=60, window_s=0.0)
+    assert w.quiet
+    # Busy until the 30th read (the first is before round 1), quiet for the 3 rounds after.
+    assert w.rounds == 32
+    assert calls == ["a", "b"] * 32
+    assert w.compiler_seconds == 29.0
+
+
+def test_warm_up_stops_at_its_minimum_or_its_budget(monkeypatch):
+    monkeypatch.setattr(harness, "jit_compiler_cpu_seconds", lambda: None)
+    w = harness.warm_up([lambda: None], min_rounds=7, budget_s=60)
+    assert (w.rounds, w.quiet, w.compiler_seconds) == (7, False, None)
+    _fake_compiler(monkeypatch, busy_reads=None)
+    w = harness.warm_up([lambda: None], min_rounds=4, budget_s=0.0, window_s=0.0)
+    assert (w.rounds, w.quiet) == (4, False)
+
+
 def test_measure_rejects_a_wrong_answer_before_timing():
     def check(name, out):
         if out != 42:
