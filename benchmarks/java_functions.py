@@ -26,7 +26,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "py"))
 
-from harness import measure, ratio_line, write_result  # noqa: E402
+from harness import measure, ratio_line, warm_up, write_result  # noqa: E402
 
 import quiver as qv  # noqa: E402
 
@@ -114,8 +114,8 @@ def main() -> None:
         t0 = time.perf_counter()
         fn()
         first = (time.perf_counter() - t0) * 1e3
-        for _ in range(a.jit_warmup):
-            fn()
+        # Then at least --jit-warmup calls, and on until the JIT compiler is nearly idle.
+        warm_up([fn], min_rounds=a.jit_warmup, budget_s=0.0 if a.quick else 20.0)
         return first
 
     first_call = {"kernel": first_and_warm(lambda: score(table, column="x"))}
@@ -178,7 +178,8 @@ def main() -> None:
                                     "quiver = Java batch operator via eng.function(...)(table); "
                                     "quiver_plan = the same kernel as a scalar function in a "
                                     "plan (qv.call). Inputs are in memory before timing; "
-                                    f"each Quiver system ran {a.jit_warmup} untimed calls first "
+                                    f"each Quiver system ran at least {a.jit_warmup} untimed "
+                                    "calls first, then until the JIT compiler was nearly idle "
                                     "(JIT warm-up; first-call times in first_call_ms).")
     print(f"wrote {out}")
     eng.drop("bench_x")
