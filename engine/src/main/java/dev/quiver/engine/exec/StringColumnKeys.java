@@ -284,18 +284,40 @@ public final class StringColumnKeys implements KeyChunk, dev.quiver.engine.expr.
   /** Whether row i's key equals the encoded key of {@code len} bytes at {@code off} in d. */
   @Override
   public boolean same(int i, byte[] d, int off, int len) {
+    // The common case on its own, small enough for the JIT to inline into the probe loops.
+    int l = length[i];
+    if (l >= 8 && l <= 16 && len == l + 2 && (nulls == null || !nulls[i])) {
+      long a = address[i];
+      return MemoryUtil.getLong(a) == (long) RowKeys.LONGS.get(d, off + 2)
+          & MemoryUtil.getLong(a + l - 8) == (long) RowKeys.LONGS.get(d, off + l - 6);
+    }
+    return sameAny(i, d, off, len);
+  }
+
+  private boolean sameAny(int i, byte[] d, int off, int len) {
     if (nulls != null && nulls[i]) {
       return len == 2 && d[off] == 1;
     }
     int l = length[i];
     int head = l < 255 ? 2 : 6;
-    // One column's encoded keys of equal length have equal length headers.
-    if (len != head + l || d[off] != 0) {
+    // One column's encoded keys of equal length have equal length headers, and only an empty
+    // string's has the length of a null's (whose first byte is 1, not 0).
+    if (len != head + l || l == 0 && d[off] != 0) {
       return false;
     }
     long a = address[i];
     int p = off + head;
-    if (l < 8) {
+    // Up to 16 bytes: two words (or ints), the second overlapping the first rather than running
+    // past the end, compared without a branch between them.
+    if (l >= 8) {
+      if (l <= 16) {
+        return MemoryUtil.getLong(a) == (long) RowKeys.LONGS.get(d, p)
+            & MemoryUtil.getLong(a + l - 8) == (long) RowKeys.LONGS.get(d, p + l - 8);
+      }
+    } else if (l >= 4) {
+      return MemoryUtil.getInt(a) == (int) RowKeys.INTS.get(d, p)
+          & MemoryUtil.getInt(a + l - 4) == (int) RowKeys.INTS.get(d, p + l - 4);
+    } else {
       for (int q = 0; q < l; q++) {
         if (MemoryUtil.getByte(a + q) != d[p + q]) {
           return false;

@@ -66,6 +66,12 @@ public final class HashJoinExec extends ExecNode {
     final int[] heads;
     final int[] next;
     final int mask;
+    /**
+     * Whether no two build rows of the chains have equal keys (a key of a dimension table, a
+     * grouped side): a probe row's chain walk then ends at its match, instead of running to the
+     * chain's end with a mispredicted exit.
+     */
+    final boolean uniqueKeys;
     /** Rejects most absent keys before the chain lookup; null for small build sides. */
     final KeyFilter filter;
     /**
@@ -81,6 +87,12 @@ public final class HashJoinExec extends ExecNode {
 
     Build(Batch batch, BuildParts parts, RowKeys keys, LongKeyIndex longIndex, KeyPacking packing,
         int[] heads, int[] next, int mask, KeyFilter filter, LongKeySet keySet) {
+      this(batch, parts, keys, longIndex, packing, heads, next, mask, filter, keySet, false);
+    }
+
+    Build(Batch batch, BuildParts parts, RowKeys keys, LongKeyIndex longIndex, KeyPacking packing,
+        int[] heads, int[] next, int mask, KeyFilter filter, LongKeySet keySet, boolean uniqueKeys) {
+      this.uniqueKeys = uniqueKeys;
       this.keySet = keySet;
       this.batch = batch;
       this.parts = parts;
@@ -265,26 +277,32 @@ public final class HashJoinExec extends ExecNode {
           for (int k = 0; k < kv.length; k++) {
             kv[k] = rightKeys.get(k).evaluate(b);
           }
-          int cap = Integer.highestOneBit(Math.max(16, n * 2 - 1)) << 1;
+          // Small build sides get a quarter-full head array: fewer probes walk a second entry.
+          int cap = Integer.highestOneBit(Math.max(16, n * 2 - 1)) << (n <= SPARSE_BUILD ? 2 : 1);
           int[] heads = new int[cap];
           Arrays.fill(heads, -1);
           int[] next = new int[n];
           int mask = cap - 1;
           KeyFilter filter = n >= KeyFilter.MIN_KEYS ? new KeyFilter(n) : null;
           RowKeys keys = RowKeys.encode(kv, n);
+          boolean unique = true;
+          int[] offs = keys.offsets;
           for (int i = n - 1; i >= 0; i--) {
             if (keys.anyNull != null && keys.anyNull[i]) {
               continue;
             }
             long h = keys.hashes[i];
             int pos = (int) (h ^ (h >>> 32)) & mask;
+            for (int j = heads[pos]; unique && j >= 0; j = next[j]) {
+              unique = keys.hashes[j] != h || !keys.same(i, keys.data, offs[j], offs[j + 1] - offs[j]);
+            }
             next[i] = heads[pos];
             heads[pos] = i;
             if (filter != null) {
               filter.add(KeyFilter.mix(h));
             }
           }
-          build = new Build(b, null, keys, null, null, heads, next, mask, filter);
+          build = new Build(b, null, keys, null, null, heads, next, mask, filter, null, unique);
         }
       } catch (RuntimeException | Error e) {
         b.close();
@@ -702,6 +720,9 @@ public final class HashJoinExec extends ExecNode {
    */
   private static final int PROBE_BLOCK = 256;
 
+  /** Build sides of at most this many rows get a head array four times their size, not two. */
+  private static final int SPARSE_BUILD = 1 << 14;
+
   /** Pairs for encoded keys: a block's chain heads first, then its chains. */
   private static Pairs encodedPairs(KeyChunk pk, boolean[] pnull, int[] rows, int n, Build bt,
       boolean outer) {
@@ -711,6 +732,7 @@ public final class HashJoinExec extends ExecNode {
     long[] hashes = pk.hashes();
     Pairs out = new Pairs(n);
     RowKeys bk = bt.keys;
+    boolean unique = bt.uniqueKeys;
     for (int from = 0; from < n; from += PROBE_BLOCK) {
       int to = Math.min(n, from + PROBE_BLOCK);
       chainHeads(pk, pnull, from, to, bt, first);
@@ -721,6 +743,9 @@ public final class HashJoinExec extends ExecNode {
           int o = bk.offsets[j];
           if (bk.hashes[j] == h && pk.same(i, bk.data, o, bk.offsets[j + 1] - o)) {
             out.add(rows[i], j);
+            if (unique) {
+              break;
+            }
           }
         }
         if (outer && out.count == before) {
