@@ -543,7 +543,9 @@ def main() -> None:
         "(reduced set, about 2 minutes). Each benchmark runs all systems on the same in-memory "
         "data in one process run, alternating systems round by round after a warm-up, and "
         "reports the median with the min–max spread: these are shared 2-core machines and "
-        "single runs are noisy.",
+        "single runs are noisy. Quiver's figures are the JVM's steady state: its warm-up runs "
+        "until the JIT compiler threads are nearly idle (`harness.warm_up`); a fresh process's "
+        "first calls are slower.",
         "",
     ]
     parts += _conditions(args.results)
