@@ -224,7 +224,7 @@ public final class GroupTable {
   public void reserve(int moreGroups, int moreBytes) {
     long total = (long) groups + moreGroups;
     int slotCap = slots.length;
-    while (total * (slotCap <= SPARSE_SLOTS ? 4 : 2) > slotCap && slotCap < (1 << 30)) {
+    while (overfull(total, slotCap) && slotCap < (1 << 30)) {
       slotCap *= 2;
     }
     if (slotCap > slots.length) {
@@ -274,10 +274,15 @@ public final class GroupTable {
     keyOffsets[g + 1] = keyBytes;
     groupHashes[g] = h;
     slots[pos] = (h & TAG) | (g + 1);
-    if (groups * (slots.length <= SPARSE_SLOTS ? 4 : 2) > slots.length) {
+    if (overfull(groups, slots.length)) {
       rehash(slots.length * 2);
     }
     return g;
+  }
+
+  /** Whether {@code groups} groups overfill {@code slotCap} slots ({@link #SPARSE_SLOTS}). */
+  private static boolean overfull(long groups, int slotCap) {
+    return groups * (slotCap <= SPARSE_SLOTS ? 4 : 2) > slotCap;
   }
 
   private void rehash(int cap) {

@@ -307,17 +307,7 @@ public final class StringColumnKeys implements KeyChunk, dev.quiver.engine.expr.
     }
     long a = address[i];
     int p = off + head;
-    // Up to 16 bytes: two words (or ints), the second overlapping the first rather than running
-    // past the end, compared without a branch between them.
-    if (l >= 8) {
-      if (l <= 16) {
-        return MemoryUtil.getLong(a) == (long) RowKeys.LONGS.get(d, p)
-            & MemoryUtil.getLong(a + l - 8) == (long) RowKeys.LONGS.get(d, p + l - 8);
-      }
-    } else if (l >= 4) {
-      return MemoryUtil.getInt(a) == (int) RowKeys.INTS.get(d, p)
-          & MemoryUtil.getInt(a + l - 4) == (int) RowKeys.INTS.get(d, p + l - 4);
-    } else {
+    if (l < 4) {
       for (int q = 0; q < l; q++) {
         if (MemoryUtil.getByte(a + q) != d[p + q]) {
           return false;
@@ -325,7 +315,13 @@ public final class StringColumnKeys implements KeyChunk, dev.quiver.engine.expr.
       }
       return true;
     }
-    // Words, the last one overlapping the one before rather than running past the end.
+    if (l < 8) {
+      // Two ints, the second overlapping the first rather than running past the end.
+      return MemoryUtil.getInt(a) == (int) RowKeys.INTS.get(d, p)
+          & MemoryUtil.getInt(a + l - 4) == (int) RowKeys.INTS.get(d, p + l - 4);
+    }
+    // Words, the last one overlapping the one before rather than running past the end (keys of
+    // 8-16 bytes that get here are a null or of another length: same() took the others).
     for (int q = 0; q < l - 8; q += 8) {
       if (MemoryUtil.getLong(a + q) != (long) RowKeys.LONGS.get(d, p + q)) {
         return false;
