@@ -130,6 +130,9 @@ class QueryEngineTest {
     assertEquals(1024, opts.streamMorselRows(100), "never below morselRows");
     assertEquals(100, opts.withStreamMorselRows(100).streamMorselRows(rows));
     assertEquals(1024, opts.withMorselRows(1024).streamMorselRows(rows), "withMorselRows sets both");
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+        () -> opts.withStreamMorselRows(0));
+    assertTrue(bad.getMessage().contains("streamMorselRows must be >= 1, got 0"), bad.getMessage());
     try (Catalog catalog = new Catalog(memory);
          QueryEngine engine = new QueryEngine(catalog, opts)) {
       TestTables.load(catalog, "big", rows, new TestTables.Col("k", Types.INT64, ks));
